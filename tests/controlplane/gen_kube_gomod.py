@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Regenerate kube/go.mod for a Kubernetes release.
 
 k8s.io/kubernetes cannot be `go install`ed: its go.mod points the staging modules
