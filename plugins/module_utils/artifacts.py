@@ -270,3 +270,23 @@ def fetch_file(backend, key, dest, sha256=None, check_mode=False):
 
 def list_artifacts(backend, prefix=""):
     return backend.list(validate_prefix(prefix))
+
+
+# The store options every artifact module takes (documented once in the
+# skyforge.labs.artifact_store doc fragment).
+STORE_ARGUMENT_SPEC = dict(
+    store=dict(type="str", default="file://./.artifacts"),
+    endpoint_url=dict(type="str"),
+    access_key=dict(type="str", no_log=True),
+    secret_key=dict(type="str", no_log=True),
+    session_token=dict(type="str", no_log=True),
+    region=dict(type="str"),
+    validate_certs=dict(type="bool", default=True),
+)
+
+
+def store_from_params(params):
+    return open_store(params["store"], endpoint_url=params.get("endpoint_url"),
+                      access_key=params.get("access_key"), secret_key=params.get("secret_key"),
+                      region=params.get("region"), validate_certs=params.get("validate_certs", True),
+                      session_token=params.get("session_token"))
