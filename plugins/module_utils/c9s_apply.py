@@ -1,0 +1,88 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, skyforge.labs
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The c9s_apply module's work, without Ansible: present (apply, prune, wait) or absent.
+
+run(params, check_mode) takes the module's parameters and returns its result dict; all
+failures are LabError with a message for the user.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.k8s import Api, connect
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s_manifests import (
+    TOPOLOGY_GROUPS, load_lab)
+from ansible_collections.skyforge.labs.plugins.module_utils import c9s_deploy
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s_wait import (
+    Baseline, definition_nodes, wait_ready)
+
+CONNECTION_OPTIONS = ("kubeconfig", "context", "host", "api_key", "ca_cert", "validate_certs")
+
+
+def connect_from(params):
+    return Api(connect(**{k: params.get(k) for k in CONNECTION_OPTIONS}))
+
+
+def run(params, check_mode=False):
+    api = connect_from(params)
+    try:
+        if params["state"] == "absent":
+            return _absent(api, params, check_mode)
+        return _present(api, params, check_mode)
+    finally:
+        api.client.close()
+
+
+def _present(api, params, check_mode):
+    if not params.get("src"):
+        raise LabError("state=present needs src: the manifests file skyforge.labs.c9s_render wrote")
+    lab = load_lab(params["src"], params.get("namespace"))
+    result = {"changed": False, "namespace": lab.namespace, "lab": lab.name, "objects": []}
+    namespace_missing = False
+    if params.get("create_namespace"):
+        action = c9s_deploy.ensure_namespace(api, lab.namespace, params["field_manager"], check_mode)
+        if action != "unchanged":
+            result["objects"].append({"kind": "Namespace", "name": lab.namespace, "action": action})
+        namespace_missing = check_mode and action == "created"
+    api_version = c9s_deploy.resolve_api_version(api, params["api_version"], lab.api_version)
+    result["api_version"] = api_version
+    applier = c9s_deploy.Applier(api, lab, api_version, params["field_manager"],
+                                 force=params.get("force_conflicts"), dry_run=check_mode)
+    applier.run(prune=params.get("prune", True), namespace_missing=namespace_missing)
+    result["objects"].extend(applier.objects)
+    result["changed"] = any(o["action"] != "unchanged" for o in result["objects"])
+    result["diff"] = applier.diffs
+    if params.get("wait") and not check_mode:
+        baseline = Baseline(applier.topology_before, applier.topology_after, params["field_manager"])
+        result["readiness"] = wait_ready(api, api_version, lab.namespace, lab.name, baseline,
+                                         definition_nodes(lab.topology), params["wait_timeout"])
+    return result
+
+
+def _absent(api, params, check_mode):
+    if params.get("src"):
+        lab = load_lab(params["src"], params.get("namespace"))
+        name, namespace = lab.name, lab.namespace
+    else:
+        name, namespace = params.get("lab_name"), params.get("namespace")
+        if not name or not namespace:
+            raise LabError("state=absent needs src (the rendered manifests) or lab_name and namespace")
+    requested = params.get("api_version") or "auto"
+    if requested == "auto":
+        api_versions = c9s_deploy.served_topology_apis(api)
+    else:
+        api_versions = [requested] if requested in c9s_deploy.served_topology_apis(api) else []
+    objects = c9s_deploy.remove(api, name, namespace, api_versions, dry_run=check_mode,
+                                timeout=params["wait_timeout"])
+    return {
+        "changed": bool(objects), "objects": objects, "lab": name, "namespace": namespace,
+        "api_version": api_versions[0] if len(api_versions) == 1 else (requested if requested != "auto" else None),
+        "diff": [{"before_header": "%s/%s" % (o["kind"], o["name"]), "after_header": "(deleted)",
+                  "before": {"kind": o["kind"], "name": o["name"]}, "after": {}} for o in objects],
+    }
+
+
+__all__ = ["run", "TOPOLOGY_GROUPS"]

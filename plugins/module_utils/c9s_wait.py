@@ -1,0 +1,208 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, skyforge.labs
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Wait until Clabernetes reports a lab ready — a readiness that describes our change.
+
+Neither Topology API has a status subresource or an observedGeneration the controller
+maintains: the controller rewrites the whole object. So a status is trusted only when it
+was written after our last change of the spec:
+- this run changed the spec (or created the object): the apiserver bumps metadata.generation
+  on every non-metadata write of a custom resource without a status subresource, so a
+  status written after our apply shows a generation above the one our apply produced;
+- this run changed nothing in the spec: the status writer's managedFields time must not be
+  older than our own Apply entry from before this run (a previous run may have changed the
+  spec and stopped before the controller caught up). Times have one-second resolution;
+  equal counts as fresh.
+
+Readiness per API:
+- clabernetes.containerlab.dev/v1alpha1 (v0.6): status.topologyReady, condition
+  TopologyReady=True, and status.nodeReadiness "ready" for every node in the definition.
+- c9s.run/v1alpha1 (v0.7+): status.topologyReady, readyNodeCount == nodeCount > 0, no
+  status.error; per-node detail lives on c9s.run Node objects (listed for diagnostics).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.k8s import ApiException, translate
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s_deploy import topology_path, resource_of
+
+try:
+    import yaml
+except ImportError:
+    yaml = None
+
+C9S_RUN = "c9s.run/v1alpha1"
+TOPOLOGY_OWNER = "clabernetes/topologyOwner"
+
+
+def _apply_time(obj, field_manager):
+    for entry in (obj or {}).get("metadata", {}).get("managedFields") or []:
+        if entry.get("manager") == field_manager and entry.get("operation") == "Apply":
+            return entry.get("time")
+    return None
+
+
+def _status_writes(obj, field_manager):
+    """(manager, time) of every other manager that owns fields under status."""
+    out = []
+    for entry in (obj or {}).get("metadata", {}).get("managedFields") or []:
+        if entry.get("manager") == field_manager:
+            continue
+        if "f:status" in (entry.get("fieldsV1") or {}):
+            out.append((entry.get("manager"), entry.get("time") or ""))
+    return out
+
+
+class Baseline:
+    """What 'fresh' means for this run, from the Topology before and after our apply."""
+
+    def __init__(self, before, after, field_manager):
+        self.field_manager = field_manager
+        self.generation = (after or {}).get("metadata", {}).get("generation") or 0
+        before_generation = (before or {}).get("metadata", {}).get("generation")
+        self.spec_changed = before is None or before_generation != self.generation
+        self.reference_time = _apply_time(before, field_manager)
+
+    def fresh(self, obj):
+        """(is the status about our change?, why not)"""
+        if not obj.get("status"):
+            return False, "the controller has not written a status yet"
+        if self.spec_changed:
+            generation = obj["metadata"].get("generation") or 0
+            if generation > self.generation:
+                return True, ""
+            return False, ("the status predates our change (generation %d is still the one our apply "
+                           "produced; the controller has not rewritten the Topology since)" % generation)
+        if not self.reference_time:
+            return True, ""
+        writes = _status_writes(obj, self.field_manager)
+        latest = max([t for _m, t in writes] or [""])
+        if latest >= self.reference_time:
+            return True, ""
+        return False, ("the status was last written at %s by %s, before our last change at %s"
+                       % (latest or "never", ", ".join(sorted(m for m, _t in writes)) or "nobody",
+                          self.reference_time))
+
+
+def definition_nodes(topology):
+    """Node names of the containerlab definition (sorted), or [] when unreadable."""
+    text = ((topology.get("spec") or {}).get("definition") or {}).get("containerlab")
+    if not text or yaml is None:
+        return []
+    try:
+        clab = yaml.safe_load(text)
+        return sorted(((clab.get("topology") or {}).get("nodes") or {}).keys())
+    except Exception:  # the controller reports definition errors; we only use this for detail
+        return []
+
+
+def evaluate(obj, api_version, expected_nodes):
+    """Readiness as the served API defines it: dict(ready, nodes, ready_nodes, total_nodes, ...)."""
+    status = obj.get("status") or {}
+    conditions = {c.get("type"): c for c in status.get("conditions") or []}
+    condition = conditions.get("TopologyReady") or {}
+    info = {"topology_ready": bool(status.get("topologyReady")),
+            "topology_state": status.get("topologyState"),
+            "condition": {k: condition.get(k) for k in ("status", "reason", "message") if condition.get(k)},
+            "error": status.get("error") or None}
+    if api_version == C9S_RUN:
+        total, ready_nodes = status.get("nodeCount") or 0, status.get("readyNodeCount") or 0
+        info.update(total_nodes=total, ready_nodes=ready_nodes, nodes={})
+        info["ready"] = bool(info["topology_ready"] and total > 0 and ready_nodes == total
+                             and not info["error"] and condition.get("status", "True") == "True")
+    else:
+        readiness = dict(status.get("nodeReadiness") or {})
+        for node in expected_nodes:
+            readiness.setdefault(node, "unknown (not in status.nodeReadiness)")
+        ready_nodes = sum(1 for v in readiness.values() if v == "ready")
+        info.update(total_nodes=len(readiness), ready_nodes=ready_nodes, nodes=readiness)
+        info["ready"] = bool(info["topology_ready"] and readiness and ready_nodes == len(readiness)
+                             and condition.get("status") == "True")
+    return info
+
+
+def wait_ready(api, api_version, namespace, name, baseline, expected_nodes, timeout, interval=1.0):
+    """Poll the Topology until it is ready and fresh; LabError with diagnostics on timeout."""
+    start = time.monotonic()
+    path = topology_path(api_version, namespace, name)
+    while True:
+        try:
+            obj = api.request("GET", path)
+        except ApiException as exc:
+            raise translate(exc, "get", resource_of("Topology", api_version), name=name,
+                            namespace=namespace, host=api.host, kind="Topology")
+        fresh, why = baseline.fresh(obj)
+        info = evaluate(obj, api_version, expected_nodes)
+        if fresh and info["ready"]:
+            info["waited"] = round(time.monotonic() - start, 1)
+            return info
+        if fresh and (info["error"] or info["topology_state"] == "deployfailed"):
+            raise LabError("Clabernetes reports Topology %s in namespace %s failed: %s%s" % (
+                name, namespace, info["error"] or "state deployfailed",
+                diagnostics(api, api_version, namespace, name)))
+        if time.monotonic() - start > timeout:
+            raise LabError("Topology %s in namespace %s (%s) not ready after %ds: %s%s" % (
+                name, namespace, api_version, timeout,
+                why if not fresh else "%d/%d nodes ready" % (info["ready_nodes"], info["total_nodes"]),
+                diagnostics(api, api_version, namespace, name, info)))
+        time.sleep(interval)
+
+
+def _try_list(api, path, query=None):
+    try:
+        return api.request("GET", path, query=query).get("items") or [], None
+    except ApiException as exc:
+        return [], "(cannot list: %s)" % (exc.status,)
+    except LabError as exc:
+        return [], "(cannot list: %s)" % exc
+
+
+def diagnostics(api, api_version, namespace, name, info=None):
+    """What a user needs on a timeout: per-node readiness, pod phases, recent events."""
+    lines = []
+    if info is not None:
+        if info.get("nodes"):
+            lines.append("nodes: " + ", ".join("%s=%s" % kv for kv in sorted(info["nodes"].items())))
+        lines.append("status: topologyReady=%s state=%s condition=%s%s" % (
+            info["topology_ready"], info["topology_state"], info["condition"] or "none",
+            " error=%s" % info["error"] if info["error"] else ""))
+    if api_version == C9S_RUN:
+        nodes, err = _try_list(api, "/apis/c9s.run/v1alpha1/namespaces/%s/nodes" % namespace,
+                               [("labelSelector", "%s=%s" % (TOPOLOGY_OWNER, name))])
+        if nodes:
+            lines.append("nodes: " + ", ".join("%s=%s" % (n["metadata"]["name"], (n.get("status") or {}).get(
+                "readiness", "unknown")) for n in nodes))
+    pods, err = _try_list(api, "/api/v1/namespaces/%s/pods" % namespace)
+    if err:
+        lines.append("pods: %s" % err)
+    else:
+        lines.append("pods: " + (", ".join("%s=%s" % (p["metadata"]["name"], _pod_state(p)) for p in pods)
+                                 or "none (no launcher pods scheduled: is the Clabernetes manager running?)"))
+    deployments, err = _try_list(api, "/apis/apps/v1/namespaces/%s/deployments" % namespace)
+    if deployments:
+        lines.append("deployments: " + ", ".join("%s ready %s/%s" % (
+            d["metadata"]["name"], (d.get("status") or {}).get("readyReplicas", 0),
+            (d.get("spec") or {}).get("replicas", 1)) for d in deployments))
+    events, err = _try_list(api, "/api/v1/namespaces/%s/events" % namespace)
+    if err:
+        lines.append("events: %s" % err)
+    else:
+        events = sorted(events, key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")[-15:]
+        lines.append("events: " + ("; ".join("%s %s/%s %s: %s" % (
+            e.get("type"), (e.get("involvedObject") or {}).get("kind"), (e.get("involvedObject") or {}).get("name"),
+            e.get("reason"), " ".join((e.get("message") or "").split())) for e in events) or "none"))
+    return "\n" + "\n".join(lines)
+
+
+def _pod_state(pod):
+    status = pod.get("status") or {}
+    for container in status.get("containerStatuses") or []:
+        waiting = (container.get("state") or {}).get("waiting")
+        if waiting:
+            return "%s (%s: %s)" % (status.get("phase"), container.get("name"), waiting.get("reason"))
+    return status.get("phase") or "Unknown"

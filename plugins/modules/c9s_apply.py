@@ -1,0 +1,236 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, skyforge.labs
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: c9s_apply
+short_description: Deploy a rendered Clabernetes lab to Kubernetes, or remove it
+version_added: 0.1.0
+author: skyforge.labs team (@skyforge)
+description:
+  - Server-side applies the ConfigMaps and then the Topology that M(skyforge.labs.c9s_render)
+    wrote, never sending C(status), with a field manager.
+  - Prunes ConfigMaps (and Topologies) carrying this lab's labels that the new render no longer
+    contains, only after the new Topology has been accepted.
+  - Optionally waits until Clabernetes reports the lab ready, ignoring a Ready that predates
+    this change; on timeout the error lists per-node readiness, pod phases and events.
+  - With O(state=absent) deletes the Topology, then the lab's ConfigMaps, and waits until they
+    are gone.
+  - The least-privilege Role this module needs ships in the collection
+    (C(roles/cluster_access/files/)); the role M(skyforge.labs.cluster_access) binds it.
+options:
+  src:
+    description:
+      - The manifests file M(skyforge.labs.c9s_render) wrote (multi-document YAML).
+      - Required for O(state=present); for O(state=absent) either O(src) or O(lab_name) and
+        O(namespace).
+    type: path
+  lab_name:
+    description:
+      - The lab (Topology) name, to remove a lab with O(state=absent) without its manifests file.
+    type: str
+  state:
+    description: Whether the lab should be deployed or removed.
+    type: str
+    choices: [present, absent]
+    default: present
+  namespace:
+    description: Namespace for every object; overrides C(metadata.namespace) in O(src).
+    type: str
+  create_namespace:
+    description:
+      - Create the namespace when missing, labelled C(pod-security.kubernetes.io/enforce=privileged)
+        as Clabernetes launchers need (needs the shipped ClusterRole).
+    type: bool
+    default: false
+  prune:
+    description: Delete this lab's labelled objects that the new render no longer contains.
+    type: bool
+    default: true
+  wait:
+    description: Wait until the served Clabernetes API reports the lab ready after this change.
+    type: bool
+    default: false
+  wait_timeout:
+    description: Seconds to wait for readiness (O(wait)) or for deleted objects to disappear.
+    type: int
+    default: 600
+  api_version:
+    description:
+      - Topology API to use. V(auto) discovers which one the cluster serves, preferring the
+        one the manifests were rendered for.
+    type: str
+    choices: [auto, c9s.run/v1alpha1, clabernetes.containerlab.dev/v1alpha1]
+    default: auto
+  field_manager:
+    description: Server-side apply field manager name.
+    type: str
+    default: skyforge-labs
+  force_conflicts:
+    description: Take over fields another field manager owns (server-side apply C(force)).
+    type: bool
+    default: false
+  kubeconfig:
+    description:
+      - Path to a kubeconfig file. Defaults to E(K8S_AUTH_KUBECONFIG), then E(KUBECONFIG) or
+        C(~/.kube/config), then the in-cluster service account.
+    type: path
+  context:
+    description: Kubeconfig context to use (E(K8S_AUTH_CONTEXT)).
+    type: str
+  host:
+    description: API server URL (E(K8S_AUTH_HOST)); overrides the kubeconfig.
+    type: str
+  api_key:
+    description: Bearer token (E(K8S_AUTH_API_KEY)); overrides the kubeconfig.
+    type: str
+  ca_cert:
+    description: Path to the cluster CA certificate (E(K8S_AUTH_SSL_CA_CERT)).
+    type: path
+  validate_certs:
+    description: Verify the API server certificate (E(K8S_AUTH_VERIFY_SSL)).
+    type: bool
+requirements:
+  - kubernetes (Python client, < 37)
+  - PyYAML
+notes:
+  - Supports check mode (server-side dry run) and diff mode (before/after of the fields we manage).
+  - Topologies have no status subresource; Ready counts only once the controller has rewritten
+    the Topology after this change.
+"""
+
+EXAMPLES = r"""
+- name: Deploy the rendered lab and wait for it
+  skyforge.labs.c9s_apply:
+    src: "{{ lab_render.dest }}"
+    namespace: c9s-demo
+    create_namespace: true
+    wait: true
+    wait_timeout: 900
+
+- name: Remove a lab knowing only its name
+  skyforge.labs.c9s_apply:
+    lab_name: demo
+    namespace: c9s-demo
+    state: absent
+"""
+
+RETURN = r"""
+objects:
+  description: Every object handled, in order, with what happened to it.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    kind:
+      description: Namespace, ConfigMap or Topology.
+      type: str
+    name:
+      description: Object name.
+      type: str
+    action:
+      description: created, updated, unchanged or deleted.
+      type: str
+  sample: [{"kind": "ConfigMap", "name": "demo-r1-5f2a", "action": "created"},
+           {"kind": "Topology", "name": "demo", "action": "created"}]
+api_version:
+  description: The Topology API version used.
+  returned: always
+  type: str
+  sample: c9s.run/v1alpha1
+namespace:
+  description: The namespace used.
+  returned: always
+  type: str
+lab:
+  description: The lab (Topology) name.
+  returned: always
+  type: str
+readiness:
+  description: Readiness as the served API reports it, when O(wait) was set.
+  returned: when wait and not check mode
+  type: dict
+  contains:
+    ready:
+      description: True.
+      type: bool
+    ready_nodes:
+      description: Nodes reported ready.
+      type: int
+    total_nodes:
+      description: Nodes in the Topology.
+      type: int
+    nodes:
+      description: Per-node readiness (clabernetes.containerlab.dev only).
+      type: dict
+    waited:
+      description: Seconds spent waiting.
+      type: float
+"""
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils import k8s
+
+try:
+    import yaml  # noqa: F401 pylint: disable=unused-import
+    HAS_YAML = True
+except ImportError:
+    HAS_YAML = False
+
+
+def run_module():
+    module = AnsibleModule(
+        argument_spec=dict(
+            src=dict(type="path"),
+            lab_name=dict(type="str"),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            namespace=dict(type="str"),
+            create_namespace=dict(type="bool", default=False),
+            prune=dict(type="bool", default=True),
+            wait=dict(type="bool", default=False),
+            wait_timeout=dict(type="int", default=600),
+            api_version=dict(type="str", default="auto",
+                             choices=["auto", "c9s.run/v1alpha1", "clabernetes.containerlab.dev/v1alpha1"]),
+            field_manager=dict(type="str", default="skyforge-labs"),
+            force_conflicts=dict(type="bool", default=False),
+            kubeconfig=dict(type="path", fallback=(env_fallback, ["K8S_AUTH_KUBECONFIG"])),
+            context=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_CONTEXT"])),
+            host=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_HOST"])),
+            api_key=dict(type="str", no_log=True, fallback=(env_fallback, ["K8S_AUTH_API_KEY"])),
+            ca_cert=dict(type="path", fallback=(env_fallback, ["K8S_AUTH_SSL_CA_CERT"])),
+            validate_certs=dict(type="bool", fallback=(env_fallback, ["K8S_AUTH_VERIFY_SSL"])),
+        ),
+        required_if=[("state", "present", ["src"])],
+        required_one_of=[("src", "lab_name")],
+        supports_check_mode=True,
+    )
+    if not k8s.HAS_KUBERNETES:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(k8s.KUBERNETES_IMPORT_ERROR))
+    if not HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML"))
+    from ansible_collections.skyforge.labs.plugins.module_utils.c9s_apply import run
+
+    try:
+        result = run(module.params, check_mode=module.check_mode)
+    except LabError as exc:
+        module.fail_json(msg=exc.message)
+    diff = result.pop("diff", None)
+    if module._diff and diff:
+        result["diff"] = diff
+    module.exit_json(**result)
+
+
+def main():
+    run_module()
+
+
+if __name__ == "__main__":
+    main()
