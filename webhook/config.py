@@ -1,0 +1,252 @@
+"""Service configuration: a YAML file named by SKYFORGE_CONFIG, validated strictly.
+
+Every section is described by a small schema (key -> (type, default)); unknown keys are
+errors that name the key and the file.  Later features add top-level sections (``auth``,
+``hooks``, ``rules``) with :func:`register_section` instead of editing this module.
+"""
+
+import dataclasses
+import os
+import socket
+from typing import Any, Callable, Dict
+
+import jmespath
+import jsonschema
+import yaml
+
+CONFIG_ENV = "SKYFORGE_CONFIG"
+BIND_ENV = "SKYFORGE_BIND"
+
+
+class ConfigError(ValueError):
+    """The configuration is wrong; the message says where and how to fix it."""
+
+
+_NUM = (int, float)
+
+# section -> {key: (accepted types, default)}
+SECTIONS: Dict[str, Dict[str, tuple]] = {
+    "server": {
+        "bind": (str, "127.0.0.1:8080"),
+        "workers": (int, 2),
+        "threads": (int, 32),
+        "max_body_bytes": (int, 1024 * 1024),
+    },
+    "queue": {
+        "max_depth": (int, 1000),
+        "retry_after": (int, 5),
+        "ttl": (_NUM, 3600),
+        "default_priority": (int, 0),
+    },
+    "worker": {
+        "id": ((str, type(None)), None),
+        "slots": (int, 2),
+        "heartbeat_interval": (_NUM, 2.0),
+        "dead_after": (_NUM, 10.0),
+        "claim_timeout": (_NUM, 30.0),
+        "reconcile_interval": (_NUM, 2.0),
+        "poll_interval": (_NUM, 0.01),
+    },
+    "cancel": {
+        "sigint_grace": (_NUM, 1.0),
+        "sigterm_grace": (_NUM, 0.5),
+        "cleanup_retries": (int, 3),
+        "cleanup_backoff": (_NUM, 2.0),
+        "cleanup_timeout": (_NUM, 600),
+    },
+    "retention": {
+        "finished_runs": (_NUM, 14 * 86400),
+        "interval": (_NUM, 300),
+    },
+    "executor": {
+        "type": (str, "ansible-runner"),
+        "env": (dict, {}),
+        "secret_env": (list, ["*SECRET*", "*TOKEN*", "*PASSWORD*", "*PASSWD*", "*_KEY",
+                               "*CREDENTIAL*", "*PRIVATE*"]),
+        "kill_leftovers": (bool, True),
+    },
+    "events": {
+        "keepalive": (_NUM, 15.0),
+        "page_size": (int, 500),
+        "poll_interval": (_NUM, 0.01),
+    },
+}
+
+PLAYBOOK_KEYS = {
+    "playbook": (str, None),
+    "inventory": ((str, type(None)), None),
+    "schema": (dict, {"type": "object"}),
+    "lock": ((str, type(None)), None),
+    "timeout": (_NUM, 3600),
+    "on_cancel": ((str, type(None)), None),
+    "env": (dict, {}),
+    "description": (str, ""),
+}
+
+TOP_LEVEL = {"data_dir", "playbooks"} | set(SECTIONS)
+
+# name -> parser(value, where: str, config_dir: str) -> parsed value
+_EXTRA_SECTIONS: Dict[str, Callable[[Any, str, str], Any]] = {}
+
+
+def register_section(name: str, parser: Callable[[Any, str, str], Any]) -> None:
+    """Let a feature own a top-level config key (e.g. ``auth``); parsed into ``extra``."""
+    _EXTRA_SECTIONS[name] = parser
+
+
+@dataclasses.dataclass
+class PlaybookEntry:
+    name: str
+    playbook: str
+    inventory: Any
+    schema: dict
+    lock: Any
+    timeout: float
+    on_cancel: Any
+    env: dict
+    description: str
+    validator: Any = dataclasses.field(repr=False, default=None)
+    lock_expr: Any = dataclasses.field(repr=False, default=None)
+
+
+@dataclasses.dataclass
+class Config:
+    path: str
+    data_dir: str
+    server: dict
+    queue: dict
+    worker: dict
+    cancel: dict
+    retention: dict
+    executor: dict
+    events: dict
+    playbooks: Dict[str, PlaybookEntry]
+    extra: Dict[str, Any]
+
+    @property
+    def db_path(self) -> str:
+        return os.path.join(self.data_dir, "webhook.sqlite3")
+
+    @property
+    def runs_dir(self) -> str:
+        return os.path.join(self.data_dir, "runs")
+
+    @property
+    def bind(self) -> str:
+        return os.environ.get(BIND_ENV) or self.server["bind"]
+
+    def worker_id(self) -> str:
+        return self.worker["id"] or f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _type_name(types) -> str:
+    types = types if isinstance(types, tuple) else (types,)
+    names = {int: "integer", float: "number", str: "string", dict: "mapping", list: "list",
+             bool: "boolean", type(None): "null"}
+    return " or ".join(names.get(t, t.__name__) for t in types)
+
+
+def _check(value, types, where):
+    # bool is an int subclass: refuse True where a number is expected
+    if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+        raise ConfigError(f"{where}: expected {_type_name(types)}, got a boolean")
+    if not isinstance(value, types):
+        raise ConfigError(f"{where}: expected {_type_name(types)}, got {type(value).__name__}")
+
+
+def _section(raw, schema, where):
+    if raw is None:
+        raw = {}
+    _check(raw, dict, where)
+    for key in raw:
+        if key not in schema:
+            raise ConfigError(f"{where}: unknown key '{key}' (known: {', '.join(sorted(schema))})")
+    out = {}
+    for key, (types, default) in schema.items():
+        if key in raw:
+            _check(raw[key], types, f"{where}.{key}")
+            out[key] = raw[key]
+        else:
+            out[key] = default.copy() if isinstance(default, (dict, list)) else default
+    return out
+
+
+def _resolve(path, base):
+    return os.path.normpath(os.path.join(base, os.path.expanduser(path)))
+
+
+def _playbook(name, raw, where, base):
+    entry = _section(raw, PLAYBOOK_KEYS, where)
+    if not entry["playbook"]:
+        raise ConfigError(f"{where}: 'playbook' is required (path to the playbook file)")
+    entry["playbook"] = _resolve(entry["playbook"], base)
+    if entry["inventory"]:
+        entry["inventory"] = _resolve(entry["inventory"], base)
+    if entry["timeout"] <= 0:
+        raise ConfigError(f"{where}.timeout: must be > 0 seconds")
+    try:
+        jsonschema.Draft202012Validator.check_schema(entry["schema"])
+    except jsonschema.SchemaError as exc:
+        raise ConfigError(f"{where}.schema: not a valid JSON schema: {exc.message}") from None
+    validator = jsonschema.Draft202012Validator(entry["schema"])
+    lock_expr = None
+    if entry["lock"]:
+        try:
+            lock_expr = jmespath.compile(entry["lock"])
+        except jmespath.exceptions.JMESPathError as exc:
+            raise ConfigError(f"{where}.lock: invalid JMESPath expression: {exc}") from None
+    for key, value in entry["env"].items():
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}.env.{key}: environment values must be strings")
+    return PlaybookEntry(name=name, validator=validator, lock_expr=lock_expr, **entry)
+
+
+def parse(raw: Any, path: str) -> Config:
+    """Validate a parsed YAML document; ``path`` is used for messages and relative paths."""
+    where = path
+    base = os.path.dirname(os.path.abspath(path))
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: the top level must be a mapping")
+    for key in raw:
+        if key not in TOP_LEVEL and key not in _EXTRA_SECTIONS:
+            known = sorted(TOP_LEVEL | set(_EXTRA_SECTIONS))
+            raise ConfigError(f"{where}: unknown key '{key}' (known: {', '.join(known)})")
+    sections = {name: _section(raw.get(name), schema, f"{where}: {name}")
+                for name, schema in SECTIONS.items()}
+    data_dir = raw.get("data_dir", "data")
+    _check(data_dir, str, f"{where}: data_dir")
+    playbooks_raw = raw.get("playbooks") or {}
+    _check(playbooks_raw, dict, f"{where}: playbooks")
+    playbooks = {}
+    for name, entry in playbooks_raw.items():
+        if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
+            raise ConfigError(f"{where}: playbooks: name '{name}' must use letters, digits, - and _")
+        playbooks[name] = _playbook(name, entry, f"{where}: playbooks.{name}", base)
+    for name, entry in playbooks.items():
+        if entry.on_cancel and entry.on_cancel not in playbooks:
+            raise ConfigError(f"{where}: playbooks.{name}.on_cancel: '{entry.on_cancel}' is not "
+                              f"a catalog entry (known: {', '.join(sorted(playbooks))})")
+    sections["executor"]["secret_env"] = [str(p) for p in sections["executor"]["secret_env"]]
+    if sections["worker"]["slots"] < 1:
+        raise ConfigError(f"{where}: worker.slots: must be at least 1")
+    extra = {name: parser(raw[name], f"{where}: {name}", base)
+             for name, parser in _EXTRA_SECTIONS.items() if name in raw}
+    return Config(path=os.path.abspath(path), data_dir=_resolve(data_dir, base),
+                  playbooks=playbooks, extra=extra, **sections)
+
+
+def load(path: str = None) -> Config:
+    """Load the file named by ``path`` or by $SKYFORGE_CONFIG."""
+    path = path or os.environ.get(CONFIG_ENV)
+    if not path:
+        raise ConfigError(f"no configuration: set {CONFIG_ENV} to the path of a YAML config file")
+    try:
+        with open(path, "rb") as handle:
+            raw = yaml.safe_load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    return parse(raw, path)

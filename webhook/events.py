@@ -1,0 +1,135 @@
+"""Live event delivery: a per-process change notifier and the SSE / stdout generators.
+
+One thread per server process polls SQLite's ``data_version`` (a read of shared memory, no
+disk I/O) every ``events.poll_interval`` and wakes every waiting stream when any process has
+committed; each stream then reads only the events after its last sequence number.
+"""
+
+import json
+import threading
+import time
+
+from .store import FINAL_STATES
+
+
+class Notifier:
+    def __init__(self, store, interval):
+        self.store, self.interval = store, interval
+        self.generation = 0
+        self.cond = threading.Condition()
+        self._thread = None
+        self._start_lock = threading.Lock()
+
+    def _ensure_started(self):
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="notifier",
+                                                    daemon=True)
+                    self._thread.start()
+
+    def _run(self):
+        last = self.store.change_token()
+        while True:
+            time.sleep(self.interval)
+            try:
+                token = self.store.change_token()
+            except Exception:
+                continue
+            if token != last:
+                last = token
+                with self.cond:
+                    self.generation += 1
+                    self.cond.notify_all()
+
+    def current(self):
+        self._ensure_started()
+        return self.generation
+
+    def wait(self, generation, timeout):
+        """Block until something was committed after ``generation`` or ``timeout``."""
+        with self.cond:
+            self.cond.wait_for(lambda: self.generation != generation, timeout)
+            return self.generation
+
+
+def envelope(event):
+    return {"seq": event["seq"], "type": event["type"], "ts": event["ts"], "data": event["data"]}
+
+
+def sse_format(event):
+    data = json.dumps(envelope(event), separators=(",", ":"), default=str)
+    return f"id: {event['seq']}\nevent: {event['type']}\ndata: {data}\n\n"
+
+
+def run_closed(run):
+    return run is None or (run["status"] in FINAL_STATES and not run["cleaning"])
+
+
+def follow(store, notifier, run_id, after, page, keepalive):
+    """Yield ('event', e) for every event after ``after``, ('keepalive', None) when idle,
+    and finally ('end', run) once the run is over and every event was sent."""
+    generation = notifier.current()
+    while True:
+        events = store.events_after(run_id, after, page)
+        for event in events:
+            after = event["seq"]
+            yield "event", event
+        if len(events) == page:
+            continue
+        if not events:
+            run = store.get_run(run_id)
+            if run_closed(run):
+                # the final status and run.finished commit together: drain what is left
+                tail = store.events_after(run_id, after, page)
+                if not tail:
+                    yield "end", run
+                    return
+                continue
+        new = notifier.wait(generation, keepalive)
+        if new == generation:
+            yield "keepalive", None
+        generation = new
+
+
+def sse(store, notifier, run_id, after, page, keepalive):
+    yield "retry: 1000\n\n"
+    for kind, item in follow(store, notifier, run_id, after, page, keepalive):
+        if kind == "event":
+            yield sse_format(item)
+        elif kind == "keepalive":
+            yield ": keep-alive\n\n"
+        else:
+            status = item["status"] if item else None
+            yield f"event: end\ndata: {json.dumps({'status': status})}\n\n"
+
+
+def stdout_chunks(store, notifier, run_id, page, keepalive, live):
+    """The run's text output, assembled from the runner events' ``stdout`` fields."""
+    after = 0
+    if not live:
+        while True:
+            events = store.events_after(run_id, after, page)
+            if not events:
+                return
+            for event in events:
+                after = event["seq"]
+                text = _stdout(event)
+                if text:
+                    yield text
+        return
+    for kind, item in follow(store, notifier, run_id, after, page, keepalive):
+        if kind == "event":
+            text = _stdout(item)
+            if text:
+                yield text
+        elif kind == "keepalive":
+            yield ""
+
+
+def _stdout(event):
+    data = event["data"]
+    if "." in event["type"] or not isinstance(data, dict):
+        return ""
+    text = data.get("stdout") or ""
+    return text + "\n" if text else ""

@@ -1,0 +1,53 @@
+"""Executors run one catalog playbook for a run and report its events.
+
+The interface is small so a Kubernetes Job executor can sit next to the local one:
+``execute(job, sink, should_stop) -> Outcome``.  ``sink(events)`` receives lists of
+``(type, data, ts)`` in order; ``should_stop()`` returns None or a reason ('cancel',
+'timeout', 'shutdown') and the executor must then stop every process of the run.
+"""
+
+import abc
+import dataclasses
+from typing import Any, Optional
+
+
+@dataclasses.dataclass
+class Job:
+    run_id: str
+    ident: str            # artifact name inside the run's private data dir ("main", "on_cancel-1")
+    entry: Any            # the catalog PlaybookEntry
+    extravars: dict
+    limit: Optional[str]
+    tags: Optional[list]
+    timeout: float
+    phase: str = "main"
+
+
+@dataclasses.dataclass
+class Outcome:
+    status: str                       # successful | failed | error
+    rc: Optional[int]
+    interrupted: Optional[str] = None  # the should_stop() reason that ended it
+    kill_report: Optional[dict] = None
+    leftovers: Optional[dict] = None
+    message: Optional[str] = None
+    events: int = 0
+
+
+class Executor(abc.ABC):
+    @abc.abstractmethod
+    def execute(self, job: Job, sink, should_stop, on_started) -> Outcome:
+        """Run ``job`` to completion or until ``should_stop()`` returns a reason."""
+
+    def run_dir(self, run_id) -> Optional[str]:
+        """Where the run keeps its files, if anywhere (removed by retention)."""
+        return None
+
+
+def make_executor(config):
+    kind = config.executor["type"]
+    if kind == "ansible-runner":
+        from .runner import RunnerExecutor
+        return RunnerExecutor(config)
+    raise ValueError(f"{config.path}: executor.type: unknown executor '{kind}' "
+                     "(known: ansible-runner)")

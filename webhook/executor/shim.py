@@ -1,0 +1,177 @@
+"""Per-run supervisor: ``python -m webhook.executor.shim SPEC_FILE EVENT_FD``.
+
+It runs one playbook through ``ansible_runner.run`` and writes one JSON line per runner
+event to EVENT_FD.  It is a child subreaper (orphans of the run re-parent to it, so the
+worker can find and kill them), it dies with its worker (parent-death signal), it ignores
+the SIGINT/SIGTERM the worker sends to the run's processes (so it can report the outcome),
+and it removes secrets from everything it writes: the ``env`` of the ``starting`` status is
+dropped, values of secret-looking environment variables are masked in every event, and the
+``command`` artifact (which ansible-runner writes with the full environment) is rewritten.
+"""
+
+import fnmatch
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+from . import procs
+
+MASK = "********"
+MIN_SECRET_LEN = 4
+
+
+def secret_values(environ, patterns):
+    values = set()
+    for name, value in environ.items():
+        if len(value) >= MIN_SECRET_LEN and any(fnmatch.fnmatchcase(name.upper(), p.upper())
+                                                for p in patterns):
+            values.add(value)
+    return sorted(values, key=len, reverse=True)
+
+
+def redact(value, secrets):
+    """Mask secrets in any string inside ``value``; drop environment mappings."""
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, MASK)
+        return value
+    if isinstance(value, dict):
+        return {k: redact(v, secrets) for k, v in value.items() if k not in ("env",)}
+    if isinstance(value, list):
+        return [redact(v, secrets) for v in value]
+    return value
+
+
+def redact_in_place(event, secrets):
+    """ansible-runner writes the dict the handler got to job_events/: clean it in place."""
+    clean = redact(event, secrets)
+    event.clear()
+    event.update(clean)
+
+
+class Shim:
+    def __init__(self, spec, out):
+        self.spec = spec
+        self.out = out
+        self.lock = threading.Lock()
+        self.secrets = secret_values(os.environ, spec["secret_env"])
+        self.protected = set()
+        self.done = threading.Event()
+
+    def emit(self, kind, **payload):
+        line = json.dumps(dict(payload, k=kind), separators=(",", ":"), default=str)
+        with self.lock:
+            self.out.write(line + "\n")
+            self.out.flush()
+
+    def on_event(self, event):
+        redact_in_place(event, self.secrets)
+        self.emit("event", e=event)
+        return True
+
+    def on_status(self, data, runner_config=None):
+        status = data.get("status")
+        if status == "running":
+            self.scrub_command_file()
+        self.emit("status", status=status)
+
+    def scrub_command_file(self):
+        path = os.path.join(self.spec["private_data_dir"], "artifacts", self.spec["ident"],
+                            "command")
+        try:
+            with open(path, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except (OSError, ValueError):
+            return
+        data.pop("env", None)
+        data = redact(data, self.secrets)
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(data, handle)
+        os.replace(tmp, path)
+
+    def reap_orphans(self):
+        """Orphans re-parent to us; collect their exit status so no zombie lingers."""
+        me = os.getpid()
+        while not self.done.wait(0.2):
+            self._reap_once(me)
+
+    def _reap_once(self, me):
+        for pid, (ppid, state) in procs.process_table().items():
+            if ppid == me and state == "Z" and pid not in self.protected:
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
+
+    def run(self):
+        import ansible_runner
+        import pexpect
+
+        shim = self
+
+        class TrackedSpawn(pexpect.spawn):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                shim.protected.add(self.pid)
+
+        pexpect.spawn = TrackedSpawn
+        spec = self.spec
+        kwargs = {
+            "private_data_dir": spec["private_data_dir"], "ident": spec["ident"],
+            "playbook": spec["playbook"], "extravars": spec["extravars"],
+            "quiet": True, "suppress_output_file": True, "rotate_artifacts": 0,
+            "event_handler": self.on_event, "status_handler": self.on_status,
+            "settings": {"suppress_ansible_output": True, "pexpect_timeout": 1},
+        }
+        if spec.get("inventory"):
+            kwargs["inventory"] = spec["inventory"]
+        if spec.get("limit"):
+            kwargs["limit"] = spec["limit"]
+        if spec.get("tags"):
+            kwargs["tags"] = ",".join(spec["tags"])
+        reaper = threading.Thread(target=self.reap_orphans, daemon=True)
+        reaper.start()
+        try:
+            runner = ansible_runner.run(**kwargs)
+            status, rc = runner.status, runner.rc
+        except Exception as exc:  # the worker turns this into an `error` run
+            self.emit("error", message=f"{type(exc).__name__}: {redact(str(exc), self.secrets)}")
+            status, rc = "error", None
+        self.scrub_command_file()
+        self.done.set()
+        self.emit("done", status=status, rc=rc)
+
+
+def _die_with_parent(_signum, _frame):
+    for pid in procs.descendants(os.getpid()):
+        procs.signal_all([pid], signal.SIGKILL)
+    os._exit(1)
+
+
+def main(argv=None):
+    argv = argv if argv is not None else sys.argv[1:]
+    spec_path, fd = argv[0], int(argv[1])
+    with open(spec_path, encoding="utf-8") as handle:
+        spec = json.load(handle)
+    procs.prctl(procs.PR_SET_CHILD_SUBREAPER, 1)
+    signal.signal(signal.SIGUSR1, _die_with_parent)
+    procs.prctl(procs.PR_SET_PDEATHSIG, signal.SIGUSR1)
+    if os.getppid() != spec["parent_pid"]:
+        return 1  # the worker died before we armed the parent-death signal
+    # A Python handler (not SIG_IGN) so the playbook's processes still get default handling.
+    signal.signal(signal.SIGINT, lambda *_: None)
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    out = os.fdopen(fd, "w", encoding="utf-8")
+    Shim(spec, out).run()
+    out.close()
+    time.sleep(0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

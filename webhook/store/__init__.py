@@ -1,0 +1,110 @@
+"""The run store: a small interface so a PostgreSQL store can replace SQLite later.
+
+Runs and events are plain dicts.  A run dict has: id, playbook, vars, limit, tags, priority,
+lock_key, status, created_at, claimed_at, started_at, finished_at, rc, worker_id,
+cancel_requested_at, cleaning, result, expires_at, timeout, last_seq.
+An event dict has: seq, type, ts, data.
+"""
+
+import abc
+
+QUEUED = "queued"
+RUNNING = "running"
+FINAL_STATES = ("successful", "failed", "canceled", "error")
+STATES = (QUEUED, RUNNING) + FINAL_STATES
+
+
+class QueueFull(Exception):
+    def __init__(self, depth):
+        super().__init__(f"queue is full ({depth} runs queued)")
+        self.depth = depth
+
+
+class IdempotencyConflict(Exception):
+    """An Idempotency-Key was reused for a different request."""
+
+
+class Store(abc.ABC):
+    @abc.abstractmethod
+    def submit(self, run: dict, idempotency_key, request_hash, max_depth) -> tuple:
+        """Insert a queued run and its run.queued event; return (run, created)."""
+
+    @abc.abstractmethod
+    def get_run(self, run_id): ...
+
+    @abc.abstractmethod
+    def list_runs(self, status=None, playbook=None, limit=50, offset=0) -> tuple:
+        """Return (runs newest first, total)."""
+
+    @abc.abstractmethod
+    def queue_position(self, run_id): ...
+
+    @abc.abstractmethod
+    def event_counts(self, run_id) -> dict: ...
+
+    @abc.abstractmethod
+    def append_events(self, run_id, events) -> int:
+        """Append [(type, data, ts)] in order; return the last sequence number."""
+
+    @abc.abstractmethod
+    def events_after(self, run_id, after, limit) -> list: ...
+
+    @abc.abstractmethod
+    def claim(self, worker_id, now): ...
+
+    @abc.abstractmethod
+    def mark_started(self, run_id, worker_id, data): ...
+
+    @abc.abstractmethod
+    def finish(self, run_id, status, rc, result, cleaning=False): ...
+
+    @abc.abstractmethod
+    def end_cleanup(self, run_id, etype, payload): ...
+
+    @abc.abstractmethod
+    def request_cancel(self, run_id) -> tuple:
+        """Persist a cancel request; return (run, outcome) with outcome one of
+        'canceled' (was queued), 'requested', 'repeated', 'finished', None (unknown)."""
+
+    @abc.abstractmethod
+    def cancel_requested(self, run_id) -> bool: ...
+
+    @abc.abstractmethod
+    def heartbeat(self, worker: dict): ...
+
+    @abc.abstractmethod
+    def worker_stopped(self, worker_id): ...
+
+    @abc.abstractmethod
+    def workers(self) -> list: ...
+
+    @abc.abstractmethod
+    def reconcile(self, now, dead_after, claim_timeout, dead_ids=()) -> list:
+        """Reap runs of dead workers, re-queue stale claims; return [(run_id, action)]."""
+
+    @abc.abstractmethod
+    def expire_queued(self, now) -> list: ...
+
+    @abc.abstractmethod
+    def prune(self, before) -> list: ...
+
+    @abc.abstractmethod
+    def queue_stats(self, now) -> dict: ...
+
+    @abc.abstractmethod
+    def count_rejected(self, reason): ...
+
+    @abc.abstractmethod
+    def counters(self) -> list: ...
+
+    @abc.abstractmethod
+    def ping(self) -> bool: ...
+
+    @abc.abstractmethod
+    def change_token(self):
+        """A cheap value that changes whenever another process commits."""
+
+
+def open_store(config):
+    from .sqlite import SqliteStore
+    return SqliteStore(config.db_path)
