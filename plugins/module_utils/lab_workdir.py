@@ -101,16 +101,19 @@ class WorkdirRun(object):
     def begin(self):
         os.makedirs(os.path.join(self.workdir, STATE_DIR), exist_ok=True)
         self._acquire()
-        if os.path.isdir(self.previous):           # an earlier run died half-way
-            self._restore()
-            self.rollback()
-        with open(os.path.join(self.workdir, MARKER), "w") as handle:
-            handle.write("managed by skyforge.labs.netlab_generate: the whole directory is "
-                         "replaced on every run\n")
-        os.makedirs(self.previous)
-        for name in _entries(self.workdir):
-            os.rename(os.path.join(self.workdir, name), os.path.join(self.previous, name))
-        self._fresh_home()
+        try:
+            if os.path.isdir(self.previous):       # an earlier run died half-way
+                self._restore()
+            with open(os.path.join(self.workdir, MARKER), "w") as handle:
+                handle.write("managed by skyforge.labs.netlab_generate: the whole directory is "
+                             "replaced on every run\n")
+            os.makedirs(self.previous)
+            for name in _entries(self.workdir):
+                os.rename(os.path.join(self.workdir, name), os.path.join(self.previous, name))
+            self._fresh_home()
+        except BaseException:
+            self._release()
+            raise
 
     def _fresh_home(self):
         shutil.rmtree(self.home, ignore_errors=True)

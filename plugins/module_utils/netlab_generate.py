@@ -20,7 +20,7 @@ from ansible_collections.skyforge.labs.plugins.module_utils import netlab
 from ansible_collections.skyforge.labs.plugins.module_utils.bundle import bundle_bytes
 from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.lab_workdir import (
-    HOME, WorkdirRun, check_workdir)
+    HOME, PREVIOUS, WorkdirRun, check_workdir)
 
 try:
     import yaml
@@ -73,6 +73,15 @@ def _run(request, run_dir, home):
     return result, lab_name, nodes, warnings
 
 
+def _current_files(workdir):
+    """The lab files in workdir now (the rollback copy if a run died half-way)."""
+    previous = os.path.join(workdir, PREVIOUS)
+    for directory in (previous, workdir):
+        if os.path.isdir(directory):
+            return lab_bundle.lab_files(directory)
+    return {}
+
+
 def _relocate(files, scratch, workdir):
     """Check mode ran in scratch: netlab wrote that path into its output; predict workdir's."""
     old, new = scratch.encode("utf-8"), workdir.encode("utf-8")
@@ -118,9 +127,9 @@ def generate(topology, workdir, bundle, provider="clab", settings=None, plugins=
     request = _prepare(topology, workdir, bundle, provider, settings, plugins, defaults,
                        environment, timeout)
     workdir = request["workdir"]
-    before = lab_bundle.lab_files(workdir) if os.path.isdir(workdir) else {}
     version = _version(request["executable"])
     if check_mode:
+        before = _current_files(workdir)
         scratch = tempfile.mkdtemp(prefix="netlab_generate-")
         try:
             run_dir = os.path.join(scratch, "lab")
@@ -135,6 +144,7 @@ def generate(topology, workdir, bundle, provider="clab", settings=None, plugins=
         run = WorkdirRun(workdir)
         run.begin()
         try:
+            before = lab_bundle.lab_files(run.previous)
             result, lab_name, nodes, warnings = _run(request, workdir, run.home)
             files = lab_bundle.lab_files(workdir)
             manifest, data = _bundle_bytes(files, lab_name, nodes, version, request)
@@ -143,6 +153,9 @@ def generate(topology, workdir, bundle, provider="clab", settings=None, plugins=
             run.rollback()
             raise
         run.commit()
+    warnings += ["%s from the calling environment was not passed to netlab; set it in "
+                 "`environment` if the lab needs it" % key
+                 for key in sorted(os.environ) if key.startswith("NETLAB_")]
     return {
         "changed": bundle_changed or files != before,
         "bundle_changed": bundle_changed,
