@@ -133,6 +133,8 @@ class Api:
                     _preload_content=False, _request_timeout=timeout)
                 break
             except ApiException as exc:
+                if not exc.status:  # the client wraps TLS and connection failures as status 0
+                    raise unreachable(self.host, exc.reason or exc)
                 # 429: API priority and fairness, or a fresh CRD's cache still initialising
                 if exc.status != 429 or attempt == RETRIES:
                     raise
@@ -207,7 +209,7 @@ def translate(exc, verb, resource, name=None, namespace=None, host=None, kind=No
     return LabError("cannot %s %s (%s): %s" % (verb, where, status, _short(message)), status=status)
 
 
-_CONFLICT = re.compile(r'conflict with "([^"]+)"(?: using [^:]+)?: *(.+)')
+_CONFLICT = re.compile(r'conflict with "([^"]+)"(?: using [^:]+)?(?:: *(.+))?')
 
 
 def _conflict_error(where, causes):
@@ -215,7 +217,7 @@ def _conflict_error(where, causes):
     for cause in causes:
         match = _CONFLICT.match(cause.get("message") or "")
         manager = match.group(1) if match else "another field manager"
-        field = cause.get("field") or (match.group(2) if match else "?")
+        field = cause.get("field") or (match.group(2) if match else None) or "?"
         by_manager.setdefault(manager, []).append(field)
     owners = "; ".join("%s owns %s" % (m, ", ".join(sorted(f))) for m, f in sorted(by_manager.items()))
     return LabError(

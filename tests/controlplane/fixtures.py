@@ -181,3 +181,40 @@ def write_manifests(path, objects):
     with open(str(path), "w") as handle:
         handle.write(text)
     return str(path)
+
+
+def apply_params(kubeconfig, **overrides):
+    """The c9s_apply module's parameters with its defaults, for calling module_utils directly."""
+    params = dict(src=None, lab_name=None, state="present", namespace=None, create_namespace=False,
+                  prune=True, wait=False, wait_timeout=600, api_version="auto",
+                  field_manager="skyforge-labs", force_conflicts=False, kubeconfig=kubeconfig,
+                  context=None, host=None, api_key=None, ca_cert=None, validate_certs=None)
+    params.update(overrides)
+    return params
+
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def run_playbook(playbook, extra_vars, tmp_path, options=(), env=None, timeout=300):
+    """ansible-playbook with the collection from this checkout; returns CompletedProcess."""
+    import json
+    import subprocess
+    import sys
+
+    vars_file = os.path.join(str(tmp_path), "extra-vars-%s.json" % uuid.uuid4().hex[:6])
+    with open(vars_file, "w") as handle:
+        json.dump(extra_vars, handle)
+    environment = dict(os.environ)
+    environment.update({
+        "ANSIBLE_COLLECTIONS_PATH": os.path.join(REPO_ROOT, ".skyforge", "collections"),
+        "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "ANSIBLE_LOCALHOST_WARNING": "0", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
+        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+    })
+    environment.update(env or {})
+    argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
+            "-c", "local", playbook, "-e", "@" + vars_file] + list(options)
+    return subprocess.run(argv, cwd=REPO_ROOT, env=environment, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                          timeout=timeout, check=False)
