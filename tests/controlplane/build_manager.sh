@@ -40,14 +40,27 @@ build() {  # build <generation>
   version=$(newest "$gen")
   version=${version:-${PIN[$gen]}}
   out="$bin/clabernetes-manager-$version"
-  if [ -x "$out" ]; then
+  if [ -x "$out" ] && [ -d "$out.crds" ]; then
     echo "clabernetes manager $version cached: $out" >&2
     ln -sfn "$(basename "$out")" "$bin/clabernetes-manager-$gen"
     echo "$out"
     return 0
   fi
   local info
-  if ! info=$(cd / && go mod download -json "$module@$version" 2>&1); then
+  if info=$(cd / && go mod download -json "$module@$version" 2>&1); then
+    # The manager needs every CRD of its release Established before `run` (only the
+    # initializer installs them); keep the release's own copies beside the binary.
+    local crds
+    crds=$(sed -n 's/^\t"Dir": "\(.*\)",$/\1/p' <<<"$info")/assets/crd
+    rm -rf "$out.crds.tmp" && mkdir -p "$out.crds.tmp" && cp "$crds"/*.yaml "$out.crds.tmp"/ &&
+      chmod 644 "$out.crds.tmp"/*.yaml && rm -rf "$out.crds" && mv "$out.crds.tmp" "$out.crds"
+    if [ -x "$out" ]; then
+      echo "clabernetes manager $version cached: $out" >&2
+      ln -sfn "$(basename "$out")" "$bin/clabernetes-manager-$gen"
+      echo "$out"
+      return 0
+    fi
+  else
     if grep -qiE '403|404|410|not available|not found|unknown revision' <<<"$info"; then
       echo "build_manager.sh: the Go module proxy does not serve $module@$version:" >&2
       grep -o '"Error": *"[^"]*"' <<<"$info" >&2 || echo "$info" | tail -3 >&2
