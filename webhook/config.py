@@ -75,6 +75,7 @@ SECTIONS: Dict[str, Dict[str, tuple]] = {
 PLAYBOOK_KEYS = {
     "playbook": (str, None),
     "inventory": ((str, type(None)), None),
+    "cwd": ((str, type(None)), None),
     "schema": (dict, {"type": "object"}),
     "lock": ((str, type(None)), None),
     "timeout": (_NUM, 3600),
@@ -99,6 +100,7 @@ class PlaybookEntry:
     name: str
     playbook: str
     inventory: Any
+    cwd: Any
     schema: dict
     lock: Any
     timeout: float
@@ -180,8 +182,9 @@ def _playbook(name, raw, where, base):
     if not entry["playbook"]:
         raise ConfigError(f"{where}: 'playbook' is required (path to the playbook file)")
     entry["playbook"] = _resolve(entry["playbook"], base)
-    if entry["inventory"]:
-        entry["inventory"] = _resolve(entry["inventory"], base)
+    for key in ("inventory", "cwd"):
+        if entry[key]:
+            entry[key] = _resolve(entry[key], base)
     if entry["timeout"] <= 0:
         raise ConfigError(f"{where}.timeout: must be > 0 seconds")
     try:

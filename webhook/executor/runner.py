@@ -37,7 +37,7 @@ class RunnerExecutor(Executor):
     def _spec(self, job, rundir):
         spec = {
             "private_data_dir": rundir, "ident": job.ident, "playbook": job.entry.playbook,
-            "inventory": job.entry.inventory, "extravars": job.extravars, "limit": job.limit,
+            "inventory": job.entry.inventory, "cwd": job.entry.cwd, "extravars": job.extravars, "limit": job.limit,
             "tags": job.tags, "secret_env": self.config.executor["secret_env"],
             "parent_pid": os.getpid(),
         }

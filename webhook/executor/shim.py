@@ -130,6 +130,8 @@ class Shim:
         }
         if spec.get("inventory"):
             kwargs["inventory"] = spec["inventory"]
+        if spec.get("cwd"):
+            kwargs["project_dir"] = spec["cwd"]
         if spec.get("limit"):
             kwargs["limit"] = spec["limit"]
         if spec.get("tags"):

@@ -186,6 +186,12 @@ class SqliteStore(Store):
 
     # -- submission -----------------------------------------------------------------
     def submit(self, run, idempotency_key, request_hash, max_depth):
+        result = self._submit(run, idempotency_key, request_hash, max_depth)
+        if isinstance(result, QueueFull):  # raised after the commit that counted it
+            raise result
+        return result
+
+    def _submit(self, run, idempotency_key, request_hash, max_depth):
         with self._tx() as cur:
             if idempotency_key is not None:
                 row = cur.execute("SELECT id, request_hash FROM runs WHERE idem_key = ?",
@@ -197,7 +203,7 @@ class SqliteStore(Store):
             (depth,) = cur.execute("SELECT count(*) FROM runs WHERE status = 'queued'").fetchone()
             if depth >= max_depth:
                 self._bump(cur, "submissions_rejected_total", {"reason": "queue_full"})
-                raise QueueFull(depth)
+                return QueueFull(depth)
             cur.execute(
                 "INSERT INTO runs (id, playbook, vars, lim, tags, priority, lock_key, status, "
                 "created_at, expires_at, timeout, idem_key, request_hash) "

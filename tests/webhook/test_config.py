@@ -1,0 +1,104 @@
+"""Configuration loading: strict keys, relative paths, catalog validation, the example."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from webhook import config
+from tests.webhook.conftest import ROOT
+
+
+def write(tmp_path, text, name="config.yml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_relative_paths_resolve_against_the_config_file(tmp_path):
+    sub = tmp_path / "etc"
+    sub.mkdir()
+    path = write(sub, "data_dir: ../state\nplaybooks:\n  p:\n    playbook: ../pb/site.yml\n"
+                      "    inventory: inv/hosts.yml\n    lock: vars.lab_name\n")
+    cfg = config.load(path)
+    assert cfg.data_dir == str(tmp_path / "state")
+    assert cfg.playbooks["p"].playbook == str(tmp_path / "pb" / "site.yml")
+    assert cfg.playbooks["p"].inventory == str(sub / "inv" / "hosts.yml")
+    assert cfg.db_path.startswith(str(tmp_path / "state"))
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("colour: blue\n", "unknown key 'colour'"),
+    ("queue:\n  depth: 3\n", "queue: unknown key 'depth'"),
+    ("playbooks:\n  p:\n    playbook: x.yml\n    lokc: vars.a\n", "playbooks.p: unknown key 'lokc'"),
+    ("playbooks:\n  p:\n    inventory: x\n", "'playbook' is required"),
+    ("playbooks:\n  p:\n    playbook: x.yml\n    lock: 'vars.[['\n", "invalid JMESPath"),
+    ("playbooks:\n  p:\n    playbook: x.yml\n    schema: {type: 12}\n", "not a valid JSON schema"),
+    ("playbooks:\n  p:\n    playbook: x.yml\n    on_cancel: nope\n", "'nope' is not a catalog entry"),
+    ("worker:\n  slots: many\n", "worker.slots: expected integer"),
+    ("queue:\n  ttl: true\n", "queue.ttl: expected"),
+    ("- a\n- b\n", "top level must be a mapping"),
+    ("a: [\n", "invalid YAML"),
+    ("playbooks:\n  'bad name/..':\n    playbook: x.yml\n", "must use letters"),
+])
+def test_errors_name_the_key_and_the_file(tmp_path, text, needle):
+    path = write(tmp_path, text)
+    with pytest.raises(config.ConfigError) as err:
+        config.load(path)
+    assert needle in str(err.value)
+    assert path in str(err.value)
+
+
+def test_missing_config_says_which_variable(monkeypatch):
+    monkeypatch.delenv("SKYFORGE_CONFIG", raising=False)
+    with pytest.raises(config.ConfigError, match="SKYFORGE_CONFIG"):
+        config.load()
+    with pytest.raises(config.ConfigError, match="cannot read"):
+        config.load("/nonexistent/config.yml")
+
+
+def test_bind_from_environment(tmp_path, monkeypatch):
+    cfg = config.load(write(tmp_path, "server:\n  bind: 0.0.0.0:9\n"))
+    monkeypatch.delenv("SKYFORGE_BIND", raising=False)
+    assert cfg.bind == "0.0.0.0:9"
+    monkeypatch.setenv("SKYFORGE_BIND", "127.0.0.1:1234")
+    assert cfg.bind == "127.0.0.1:1234"
+
+
+def test_registered_sections_are_accepted(tmp_path):
+    config.register_section("test_extra", lambda value, where, base: {"got": value})
+    try:
+        cfg = config.load(write(tmp_path, "test_extra: 3\n"))
+        assert cfg.extra["test_extra"] == {"got": 3}
+    finally:
+        config._EXTRA_SECTIONS.pop("test_extra")
+
+
+def test_check_config_cli_reports_errors(tmp_path):
+    path = write(tmp_path, "playbooks: {}\nretention: {keep: 1}\n")
+    proc = subprocess.run([sys.executable, "-m", "webhook", "-c", path, "check-config"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "retention: unknown key 'keep'" in proc.stderr and path in proc.stderr
+
+
+def test_example_config_is_valid_and_covers_the_collection_playbooks():
+    path = os.path.join(ROOT, "webhook", "config.example.yml")
+    cfg = config.load(path)
+    assert {"lab_render", "lab_deploy", "lab_destroy", "host_check"} <= set(cfg.playbooks)
+    for entry in cfg.playbooks.values():
+        assert entry.playbook.startswith(os.path.join(ROOT, "playbooks") + os.sep)
+        assert entry.inventory == os.path.join(ROOT, "inventories", "local", "hosts.yml")
+    deploy = cfg.playbooks["lab_deploy"]
+    assert deploy.lock_expr.search({"vars": {"lab_name": "l1"}}) == "l1"
+    assert deploy.on_cancel == "lab_destroy"
+    good = {"topology": "examples/frr-small/topology.yml", "lab_name": "lab-1"}
+    assert list(deploy.validator.iter_errors(good)) == []
+    for bad in ({"lab_name": "lab-1"}, dict(good, topology="/etc/passwd"),
+                dict(good, topology="examples/../../etc/x.yml"), dict(good, output_dir="/tmp"),
+                dict(good, lab_name="Bad_Name")):
+        assert list(deploy.validator.iter_errors(bad)), bad
+    with open(path) as handle:
+        assert yaml.safe_load(handle)["playbooks"]

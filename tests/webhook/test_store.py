@@ -1,0 +1,165 @@
+"""SQLite store semantics: claim order, lock keys, atomicity across processes, recovery."""
+
+import multiprocessing
+import time
+import uuid
+
+import pytest
+
+from webhook.store import IdempotencyConflict, QueueFull
+from webhook.store.sqlite import SqliteStore
+
+
+@pytest.fixture
+def store(tmp_path):
+    return SqliteStore(str(tmp_path / "db.sqlite3"))
+
+
+def queue(store, playbook="p", priority=0, lock=None, key=None, rhash="h", depth=1000,
+          expires_at=None):
+    run = {"id": uuid.uuid4().hex, "playbook": playbook, "vars": {}, "priority": priority,
+           "lock_key": lock, "created_at": time.time(), "expires_at": expires_at, "timeout": 60}
+    return store.submit(run, key, rhash, depth)[0]["id"]
+
+
+def claim_all(store, worker="w"):
+    out = []
+    while True:
+        run = store.claim(worker, time.time())
+        if run is None:
+            return out
+        out.append(run["id"])
+
+
+def test_priority_then_fifo(store):
+    a, b, c, d = queue(store), queue(store, priority=5), queue(store), queue(store, priority=5)
+    assert claim_all(store) == [b, d, a, c]
+
+
+def test_lock_key_runs_one_at_a_time_in_fifo_order(store):
+    x1 = queue(store, lock="x")
+    x2 = queue(store, lock="x", priority=50)   # priority never jumps its lock's queue
+    y1 = queue(store, lock="y")
+    free = queue(store)
+    assert claim_all(store) == [x1, y1, free]
+    store.mark_started(x1, "w", {})
+    store.finish(x1, "canceled", None, {}, cleaning=True)   # on_cancel still holds the lock
+    assert store.claim("w", time.time()) is None
+    store.end_cleanup(x1, "cancel.applied", {})
+    assert store.claim("w", time.time())["id"] == x2
+
+
+def _claimer(path, worker, queue_out):
+    store = SqliteStore(path)
+    got = []
+    while True:
+        run = store.claim(worker, time.time())
+        if run is None:
+            break
+        got.append(run["id"])
+    queue_out.put(got)
+
+
+def test_concurrent_claims_from_processes_never_double_claim(tmp_path):
+    path = str(tmp_path / "db.sqlite3")
+    store = SqliteStore(path)
+    ids = {queue(store, lock=f"k{i % 7}" if i % 3 else None) for i in range(300)}
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_claimer, args=(path, f"w{i}", out)) for i in range(4)]
+    for proc in procs:
+        proc.start()
+    claimed = []
+    for _ in procs:
+        claimed += out.get(timeout=60)
+    for proc in procs:
+        proc.join()
+    # one run per lock key can be running, so the rest stay queued until those finish
+    assert len(claimed) == len(set(claimed))
+    running_locks = [store.get_run(r)["lock_key"] for r in claimed]
+    locked = [k for k in running_locks if k]
+    assert len(locked) == len(set(locked)) == 7
+    assert len(claimed) == 100 + 7 and set(claimed) <= ids
+
+
+def test_idempotency_and_backpressure(store):
+    first = queue(store, key="k1", rhash="a")
+    assert queue(store, key="k1", rhash="a") == first
+    with pytest.raises(IdempotencyConflict):
+        queue(store, key="k1", rhash="b")
+    queue(store, depth=3)
+    queue(store, depth=3)
+    with pytest.raises(QueueFull):
+        queue(store, depth=3)
+    # a replay of an existing key is answered even when the queue is full
+    assert queue(store, key="k1", rhash="a", depth=3) == first
+    rejected = [v for n, labels, v in store.counters() if n == "submissions_rejected_total"]
+    assert rejected == [1.0]
+
+
+def test_events_are_numbered_in_order(store):
+    run_id = queue(store)
+    store.append_events(run_id, [("a", {"n": 1}, None), ("b", {"n": 2}, None)])
+    store.append_events(run_id, [("c", {"n": 3}, None)])
+    events = store.events_after(run_id, 0, 100)
+    assert [(e["seq"], e["type"]) for e in events] == [(1, "run.queued"), (2, "a"), (3, "b"),
+                                                        (4, "c")]
+    assert [e["seq"] for e in store.events_after(run_id, 2, 100)] == [3, 4]
+
+
+def test_ttl_expiry(store):
+    old = queue(store, expires_at=time.time() - 1)
+    fresh = queue(store, expires_at=time.time() + 60)
+    assert store.claim("w", time.time())["id"] == fresh   # expired runs are never claimed
+    assert store.expire_queued(time.time()) == [old]
+    run = store.get_run(old)
+    assert run["status"] == "canceled" and run["result"]["reason"] == "expired"
+    assert [e["type"] for e in store.events_after(old, 0, 10)] == [
+        "run.queued", "run.expired", "run.finished"]
+
+
+def test_reconcile_reaps_dead_workers_and_requeues_unstarted_claims(store):
+    now = time.time()
+    for wid, beat in (("dead", now - 100), ("live", now)):
+        store.heartbeat({"id": wid, "host": "h", "pid": 1, "started_at": now,
+                         "heartbeat_at": beat, "slots": 1, "busy": 1, "runs": []})
+    started, unstarted, live = queue(store), queue(store), queue(store)
+    store.claim("dead", now)
+    store.mark_started(started, "dead", {})
+    store.claim("dead", now)
+    store.claim("live", now)
+    store.mark_started(live, "live", {})
+    actions = dict(store.reconcile(time.time(), dead_after=10))
+    assert actions == {started: "reaped", unstarted: "requeued"}
+    assert store.get_run(started)["status"] == "error"
+    assert store.get_run(unstarted)["status"] == "queued"
+    assert store.get_run(live)["status"] == "running"
+    types = [e["type"] for e in store.events_after(started, 0, 10)]
+    assert types[-2:] == ["run.reaped", "run.finished"]
+    # a restarting worker names itself dead to reap its own runs at once
+    assert dict(store.reconcile(time.time(), 10, dead_ids=["live"])) == {live: "reaped"}
+
+
+def test_cancel_states(store):
+    queued = queue(store)
+    run, outcome = store.request_cancel(queued)
+    assert outcome == "canceled" and run["status"] == "canceled"
+    assert store.request_cancel(queued)[1] == "repeated"
+    done = queue(store)
+    store.claim("w", time.time())
+    store.mark_started(done, "w", {})
+    store.finish(done, "successful", 0, {})
+    assert store.request_cancel(done)[1] == "finished"
+    assert store.request_cancel("nope") == (None, None)
+    assert [e["type"] for e in store.events_after(queued, 0, 10)] == [
+        "run.queued", "cancel.requested", "cancel.applied", "run.finished"]
+
+
+def test_prune_removes_old_finished_runs_only(store):
+    old, active = queue(store), queue(store)
+    store.claim("w", time.time())
+    store.mark_started(old, "w", {})
+    store.finish(old, "successful", 0, {})
+    assert store.prune(time.time() + 1) == [old]
+    assert store.get_run(old) is None and store.events_after(old, 0, 10) == []
+    assert store.get_run(active)["status"] == "queued"
