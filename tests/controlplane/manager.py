@@ -200,8 +200,9 @@ class Manager:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self, daemon=False, timeout=180):
-        """Build (cached), prepare the cluster, start, wait for /alive 200. Returns self."""
+    def start(self, timeout=180):
+        """Build (cached), prepare the cluster, start, wait for /alive 200. Returns self.
+        The manager runs in its own session, so it outlives the caller unless stopped."""
         if self.binary is None:
             self.binary = build(self.generation)
         self._lock()
@@ -211,7 +212,7 @@ class Manager:
                     "port %d on 127.0.0.1 is already in use by a process not started by this harness; "
                     "the Clabernetes manager needs it (stop that process)" % ALIVE_PORT)
             self._prepare_cluster()
-            self._spawn(daemon)
+            self._spawn()
             self._wait_alive(timeout)
         except BaseException:
             self.stop()
@@ -283,7 +284,7 @@ class Manager:
         finally:
             api.close()
 
-    def _spawn(self, daemon):
+    def _spawn(self):
         files = os.path.join(self.workdir, "files")
         shutil.rmtree(files, ignore_errors=True)
         root = os.path.join(self.workdir, "root")
@@ -355,6 +356,7 @@ class Manager:
                     break
                 try:
                     os.killpg(self.pid, sig)  # its own session: the group is the manager's tree
+                    os.killpg(self.pid, signal.SIGCONT)  # a paused manager must see the SIGTERM
                 except OSError:
                     pass
                 deadline = time.monotonic() + wait
@@ -371,6 +373,13 @@ class Manager:
             os.unlink(os.path.join(self.workdir, STATE_FILE))
         except OSError:
             pass
+
+    def pause(self):
+        """Freeze the manager (SIGSTOP): the cluster keeps what it last wrote, nothing reacts."""
+        os.kill(self.pid, signal.SIGSTOP)
+
+    def resume(self):
+        os.kill(self.pid, signal.SIGCONT)
 
     def __enter__(self):
         return self.start()
@@ -419,6 +428,12 @@ class Manager:
         lines = (_ANSI.sub("", line) for line in self.log_text(since).splitlines())
         return [line.strip() for line in lines if _CRITICAL.search(line)]
 
+    def definition_errors(self, since=0):
+        """Critical lines about a Topology definition the controller could not process (they
+        reach only this log: the Topology status does not show them)."""
+        return [line for line in self.critical_lines(since)
+                if "definition" in line or "containerlab config" in line]
+
 
 # -- CLI --------------------------------------------------------------------------------------
 
@@ -446,7 +461,7 @@ def cmd_up(args):
             return 0 if existing.generation == args.version else 1
         existing.stop()
     try:
-        mgr = Manager(cp, args.version, workdir=workdir).start(daemon=True)
+        mgr = Manager(cp, args.version, workdir=workdir).start()
     except ManagerUnavailable as exc:
         print("manager up: %s" % exc, file=sys.stderr)
         return 4

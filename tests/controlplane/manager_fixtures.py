@@ -1,0 +1,178 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, skyforge.labs
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""pytest plugin: the real Clabernetes manager watching the test control plane.
+
+Register after the control-plane plugin in tests/conftest.py:
+
+    pytest_plugins = ["tests.controlplane.fixtures", "tests.controlplane.manager_fixtures"]
+
+Fixtures
+- c9s_manager     (module, parametrised "v0.6" / "v0.8") the running Manager of that API
+                  generation. Only one manager fits on a machine (fixed port 10443), so a
+                  session-wide slot swaps them; tests of one generation run back to back.
+                  A generation whose manager cannot be built here is skipped with the
+                  build's own reason (Go missing fails instead when CI=true).
+- c9s_namespace   a fresh namespace (privileged Pod Security) for one test; the manager
+                  watches every namespace.
+- kubelet         a Kubelet for that namespace: no kubelet or controller-manager runs, so
+                  the test marks launcher Deployments ready/not ready through the status
+                  subresource, which is exactly what the controller reads.
+- c9s_lab         factory: netlab_generate (once per topology per session) + c9s_render for
+                  the test's namespace and the manager's API version.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import time
+import uuid
+
+import pytest
+
+from tests.controlplane.manager import GENERATIONS, Manager, ManagerError, ManagerUnavailable
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OWNER_LABEL = "clabernetes/topologyOwner"
+NODE_LABEL = "clabernetes/topologyNode"
+MULTI_VENDOR = os.path.join(REPO, "examples", "multi-vendor", "topology.yml")
+
+
+class ManagerSlot:
+    """At most one running manager; asking for another generation stops the current one."""
+
+    def __init__(self, control_plane):
+        self.cp = control_plane
+        self.current = None
+        self.unavailable = {}
+
+    def get(self, generation):
+        if generation in self.unavailable:
+            raise self.unavailable[generation]
+        if self.current is not None and self.current.generation == generation and self.current.running():
+            return self.current
+        self.stop()
+        try:
+            self.current = Manager(self.cp, generation).start()
+        except ManagerUnavailable as exc:
+            self.unavailable[generation] = exc
+            raise
+        return self.current
+
+    def stop(self):
+        if self.current is not None:
+            self.current.stop()
+            self.current = None
+
+
+@pytest.fixture(scope="session")
+def c9s_manager_slot(control_plane):
+    slot = ManagerSlot(control_plane)
+    yield slot
+    slot.stop()
+
+
+@pytest.fixture(scope="module", params=sorted(GENERATIONS))
+def c9s_manager(request, c9s_manager_slot):
+    try:
+        return c9s_manager_slot.get(request.param)
+    except ManagerUnavailable as exc:
+        if os.environ.get("CI") == "true" and "Go is not installed" in str(exc):
+            pytest.fail("CI=true and %s" % exc)
+        pytest.skip(str(exc))
+    except ManagerError as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture()
+def c9s_namespace(control_plane, c9s_manager, request):
+    base = "".join(c if c.isalnum() else "-" for c in request.node.name.lower())[:40].strip("-")
+    return control_plane.create_namespace("%s-%s" % (base or "t", uuid.uuid4().hex[:6]))
+
+
+class Kubelet:
+    """Plays the kubelet (and the deployment controller) for launcher Deployments."""
+
+    def __init__(self, api_client, namespace):
+        from kubernetes import client
+
+        self.apps = client.AppsV1Api(api_client)
+        self.namespace = namespace
+
+    def deployments(self, topology=None):
+        """{topology node name: Deployment} of the launchers (optionally of one Topology)."""
+        selector = "%s=%s" % (OWNER_LABEL, topology) if topology else OWNER_LABEL
+        items = self.apps.list_namespaced_deployment(self.namespace, label_selector=selector).items
+        return {d.metadata.labels[NODE_LABEL]: d for d in items}
+
+    def wait_deployments(self, nodes, topology=None, timeout=60, check=None):
+        """Wait until a launcher Deployment exists for every node (and check(deployments) is
+        true); returns {node: Deployment}."""
+        deadline = time.monotonic() + timeout
+        wanted = set(nodes)
+        while True:
+            found = self.deployments(topology)
+            if wanted <= set(found) and (check is None or check(found)):
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError("launcher Deployments after %ds: %s (wanted %s)" % (
+                    timeout, sorted(found), sorted(wanted)))
+            time.sleep(0.2)
+
+    def mark(self, deployment, ready=True):
+        """Write the status a kubelet-run pod would produce: one replica, ready or not."""
+        name = deployment if isinstance(deployment, str) else deployment.metadata.name
+        current = self.apps.read_namespaced_deployment(name, self.namespace)
+        status = {"observedGeneration": current.metadata.generation, "replicas": 1,
+                  "updatedReplicas": 1, "readyReplicas": 1 if ready else 0,
+                  "availableReplicas": 1 if ready else 0, "unavailableReplicas": 0 if ready else 1}
+        self.apps.patch_namespaced_deployment_status(
+            name, self.namespace, {"status": status}, _content_type="application/merge-patch+json")
+
+    def mark_nodes(self, readiness, topology=None):
+        """readiness: {topology node: bool}."""
+        deployments = self.deployments(topology)
+        for node, ready in sorted(readiness.items()):
+            self.mark(deployments[node], ready)
+
+
+@pytest.fixture()
+def kubelet(admin_api, c9s_namespace):
+    return Kubelet(admin_api, c9s_namespace)
+
+
+@pytest.fixture(scope="session")
+def _lab_bundles(tmp_path_factory):
+    cache = {}
+
+    def bundle(topology):
+        from ansible_collections.skyforge.labs.plugins.module_utils import netlab_generate
+
+        topology = os.path.abspath(topology)
+        if topology not in cache:
+            out = tmp_path_factory.mktemp("lab")
+            result = netlab_generate.generate(topology, str(out / "work"), str(out / "lab.tar.gz"))
+            cache[topology] = result["bundle"]
+        return cache[topology]
+
+    return bundle
+
+
+@pytest.fixture()
+def c9s_lab(_lab_bundles, c9s_namespace, c9s_manager, tmp_path):
+    """render(topology=examples/multi-vendor, src=None, **c9s_render options) -> (manifests path,
+    c9s_render result); render.bundle(topology) is the session's netlab_generate bundle."""
+    from ansible_collections.skyforge.labs.plugins.module_utils import c9s
+
+    def render(topology=MULTI_VENDOR, src=None, dest=None, **options):
+        """src (a lab directory or bundle) wins over topology (generated once per session)."""
+        options.setdefault("api_version", c9s_manager.api_version)
+        dest = dest or str(tmp_path / ("manifests-%s.yml" % uuid.uuid4().hex[:6]))
+        result = c9s.render(src or _lab_bundles(topology), dest, c9s_namespace, **options)
+        return dest, result
+
+    render.bundle = _lab_bundles
+
+    return render
