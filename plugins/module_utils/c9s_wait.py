@@ -9,6 +9,10 @@ was written after our last change of the spec:
 - this run changed the spec (or created the object): the apiserver bumps metadata.generation
   on every non-metadata write of a custom resource without a status subresource, so a
   status written after our apply shows a generation above the one our apply produced;
+  The controller writes the Topology only when the status it computes differs (it skips
+  equal statuses), so a change is seen as processed once node readiness moved (launchers
+  roll when their files change); a change no node notices leaves the wait to time out,
+  saying why, rather than report a Ready that may be stale.
 - this run changed nothing in the spec: the status writer's managedFields time must not be
   older than our own Apply entry from before this run (a previous run may have changed the
   spec and stopped before the controller caught up). Times have one-second resolution;
@@ -76,8 +80,9 @@ class Baseline:
             generation = obj["metadata"].get("generation") or 0
             if generation > self.generation:
                 return True, ""
-            return False, ("the status predates our change (generation %d is still the one our apply "
-                           "produced; the controller has not rewritten the Topology since)" % generation)
+            return False, ("the status predates our change: the controller has not rewritten the "
+                           "Topology since our apply (generation %d is still the one our apply produced). "
+                           "Is the Clabernetes manager running and watching this namespace?" % generation)
         if not self.reference_time:
             return True, ""
         writes = _status_writes(obj, self.field_manager)

@@ -123,7 +123,8 @@ class ControllerStub:
             status = {
                 "kind": "containerlab", "conditions": [condition], "topologyReady": ready,
                 "configs": {}, "exposedPorts": {}, "removeTopologyPrefix": False,
-                "reconcileHashes": {},
+                "reconcileHashes": {"config": "stub", "exposedPorts": "stub", "filesFromURL": {},
+                                    "imagePullSecrets": "stub"},
                 "nodeReadiness": {n: ("ready" if v else "notready") for n, v in sorted(readiness.items())},
                 "topologyState": "running" if ready else "deploying",
             }

@@ -1,0 +1,160 @@
+# -*- coding: utf-8 -*-
+"""c9s_apply wait=true against the real apiserver.
+
+No Clabernetes controller runs here: the tests play the controller. Topologies have no
+status subresource, so — like the real controller — the `controller` fixture GETs the
+Topology, sets .status and PUTs the whole object back (fresh resourceVersion, its own field
+manager). Whether c9s_apply accepts a Ready must depend only on what that write looks like.
+"""
+
+import threading
+import time
+
+import pytest
+from kubernetes import client
+
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s_apply import run
+from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from tests.controlplane.fixtures import GROUPS, apply_params, lab_manifests, write_manifests
+
+pytest_plugins = ["tests.controlplane.fixtures"]
+pytestmark = pytest.mark.controlplane
+
+V06 = "clabernetes.containerlab.dev/v1alpha1"
+
+
+class Background:
+    """Runs c9s_apply in a thread so the test can play the controller meanwhile."""
+
+    def __init__(self, params):
+        self.result = self.error = None
+        self.thread = threading.Thread(target=self._run, args=(params,), daemon=True)
+        self.thread.start()
+
+    def _run(self, params):
+        try:
+            self.result = run(params)
+        except Exception as exc:  # handed to the test thread
+            self.error = exc
+
+    def finish(self, timeout=30):
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), "c9s_apply still waiting"
+        if self.error:
+            raise self.error
+        return self.result
+
+
+def settle(background, seconds=2.5):
+    """Give the waiting apply time to (wrongly) accept what it sees."""
+    time.sleep(seconds)
+    return background.thread.is_alive()
+
+
+@pytest.mark.parametrize("api_version", sorted(GROUPS))
+def test_wait_returns_once_the_controller_reports_ready(control_plane, controller, namespace, tmp_path,
+                                                        api_version):
+    src = write_manifests(tmp_path / "lab.yml", lab_manifests("demo", namespace, api_version))
+    waiting = Background(apply_params(control_plane.admin_kubeconfig, src=src, wait=True, wait_timeout=40))
+    deadline = time.monotonic() + 20
+    while True:  # the Topology exists once the apply created it
+        try:
+            controller.get(api_version, "demo")
+            break
+        except client.ApiException:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    controller.set_ready(api_version, "demo", {"r1": True, "r2": False})
+    assert settle(waiting), "returned although r2 is not ready"
+    controller.set_ready(api_version, "demo", {"r1": True, "r2": True})
+    result = waiting.finish()
+    readiness = result["readiness"]
+    assert readiness["ready"] and readiness["ready_nodes"] == 2 and readiness["total_nodes"] == 2
+    if api_version == V06:
+        assert readiness["nodes"] == {"r1": "ready", "r2": "ready"}
+
+
+@pytest.mark.parametrize("api_version", sorted(GROUPS))
+def test_a_ready_from_before_the_change_does_not_end_the_wait(control_plane, controller, namespace, tmp_path,
+                                                               api_version):
+    src = write_manifests(tmp_path / "lab.yml", lab_manifests("demo", namespace, api_version,
+                                                              files={"demo-a1": {"f": "1"}}))
+    run(apply_params(control_plane.admin_kubeconfig, src=src))
+    controller.set_ready(api_version, "demo", {"r1": True, "r2": True})  # Ready for the old content
+
+    write_manifests(tmp_path / "lab.yml", lab_manifests("demo", namespace, api_version,
+                                                        files={"demo-a2": {"f": "2"}}))
+    waiting = Background(apply_params(control_plane.admin_kubeconfig, src=src, wait=True, wait_timeout=40))
+    assert settle(waiting), "a stale Ready (written before this change) ended the wait"
+    # the controller processes the change: the launchers roll (a node is briefly not ready),
+    # then all are ready again. It writes the Topology only when the status changes.
+    controller.set_ready(api_version, "demo", {"r1": True, "r2": False})
+    assert settle(waiting, 1.5)
+    controller.set_ready(api_version, "demo", {"r1": True, "r2": True})
+    result = waiting.finish()
+    assert result["readiness"]["ready"]
+    assert ("Topology", "demo", "updated") in [(o["kind"], o["name"], o["action"]) for o in result["objects"]]
+
+
+def test_stale_ready_times_out_with_the_reason(control_plane, controller, namespace, tmp_path):
+    src = write_manifests(tmp_path / "lab.yml", lab_manifests("demo", namespace, files={"demo-a1": {"f": "1"}}))
+    run(apply_params(control_plane.admin_kubeconfig, src=src))
+    controller.set_ready("c9s.run/v1alpha1", "demo", {"r1": True, "r2": True})
+    write_manifests(tmp_path / "lab.yml", lab_manifests("demo", namespace, files={"demo-a2": {"f": "2"}}))
+    with pytest.raises(LabError) as err:
+        run(apply_params(control_plane.admin_kubeconfig, src=src, wait=True, wait_timeout=2))
+    message = str(err.value)
+    assert "not ready after 2s" in message and "predates our change" in message
+
+
+def test_a_change_left_unprocessed_by_an_earlier_run_is_not_taken_for_ready(control_plane, controller, namespace,
+                                                                            tmp_path):
+    """Run 1 changed the lab and stopped (no wait); run 2 is a no-op apply with wait."""
+    src = write_manifests(tmp_path / "lab.yml", lab_manifests("demo", namespace, files={"demo-a1": {"f": "1"}}))
+    run(apply_params(control_plane.admin_kubeconfig, src=src))
+    controller.set_ready("c9s.run/v1alpha1", "demo", {"r1": True, "r2": True})
+    time.sleep(1.1)  # managedFields times have one-second resolution
+    write_manifests(tmp_path / "lab.yml", lab_manifests("demo", namespace, files={"demo-a2": {"f": "2"}}))
+    run(apply_params(control_plane.admin_kubeconfig, src=src))  # the interrupted run
+
+    with pytest.raises(LabError) as err:
+        run(apply_params(control_plane.admin_kubeconfig, src=src, wait=True, wait_timeout=2))
+    assert "before our last change" in str(err.value)
+    controller.set_ready("c9s.run/v1alpha1", "demo", {"r1": False, "r2": True})  # the rollout
+    controller.set_ready("c9s.run/v1alpha1", "demo", {"r1": True, "r2": True})
+    result = run(apply_params(control_plane.admin_kubeconfig, src=src, wait=True, wait_timeout=10))
+    assert not result["changed"] and result["readiness"]["ready"]
+
+
+def test_timeout_lists_node_readiness_pods_and_events(control_plane, admin_api, controller, namespace, tmp_path):
+    src = write_manifests(tmp_path / "lab.yml", lab_manifests("demo", namespace, V06))
+    run(apply_params(control_plane.admin_kubeconfig, src=src))
+    controller.set_ready(V06, "demo", {"r1": True, "r2": False})
+    core = client.CoreV1Api(admin_api)
+    core.create_namespaced_pod(namespace, {"metadata": {"name": "demo-r2-launcher"}, "spec": {
+        "containers": [{"name": "launcher", "image": "ghcr.io/srl-labs/clabernetes/clabernetes-launcher"}]}})
+    core.create_namespaced_event(namespace, {
+        "metadata": {"name": "demo-r2.1"}, "type": "Warning", "reason": "FailedScheduling",
+        "message": "0/0 nodes are available", "involvedObject": {"kind": "Pod", "name": "demo-r2-launcher",
+                                                               "namespace": namespace}})
+    with pytest.raises(LabError) as err:
+        run(apply_params(control_plane.admin_kubeconfig, src=src, wait=True, wait_timeout=2))
+    message = str(err.value)
+    assert "1/2 nodes ready" in message
+    assert "r1=ready" in message and "r2=notready" in message
+    assert "demo-r2-launcher=Pending" in message
+    assert "FailedScheduling" in message and "0/0 nodes are available" in message
+
+
+def test_a_controller_error_fails_the_wait_at_once(control_plane, controller, namespace, tmp_path):
+    src = write_manifests(tmp_path / "lab.yml", lab_manifests("demo", namespace))
+    run(apply_params(control_plane.admin_kubeconfig, src=src))
+    status = controller.get("c9s.run/v1alpha1", "demo").get("status") or {}
+    status.update({"kind": "containerlab", "conditions": [], "topologyReady": False,
+                   "error": "definition: node r1 has unknown kind"})
+    controller.write_status("c9s.run/v1alpha1", "demo", status)
+    started = time.monotonic()
+    with pytest.raises(LabError) as err:
+        run(apply_params(control_plane.admin_kubeconfig, src=src, wait=True, wait_timeout=30))
+    assert "node r1 has unknown kind" in str(err.value)
+    assert time.monotonic() - started < 10
