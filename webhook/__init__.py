@@ -2,27 +2,24 @@
 
 Extension seams for later features:
 
-* ``OPTIONAL_MODULES``: a module listed there that exists is imported before the config is
-  loaded (so it can call ``webhook.config.register_section('auth', parser)``) and its
-  ``init_app(app)`` is called after the core blueprints are registered.
+* ``webhook.extensions.OPTIONAL_MODULES``: a module listed there that exists is imported
+  before the config is parsed (so it can call ``webhook.config.register_section('auth',
+  parser)``) and its ``init_app(app)`` is called after the core blueprints are registered.
 * ``register_blueprint(factory)`` adds a blueprint factory for every app created afterwards.
 * ``webhook.service.submit_run`` / ``cancel_run`` are the functions triggers call.
 """
-
-import importlib
-import importlib.util
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from . import config as config_mod
+from . import extensions as extensions_mod
 from .events import Notifier
 from .metrics import make_registry
 from .service import ApiError
 from .state import KEY, Services
 from .store import open_store
 
-OPTIONAL_MODULES = ("webhook.auth", "webhook.hooks", "webhook.dashboard")
 _BLUEPRINT_FACTORIES = []
 
 
@@ -30,19 +27,11 @@ def register_blueprint(factory):
     _BLUEPRINT_FACTORIES.append(factory)
 
 
-def _optional_modules():
-    mods = []
-    for name in OPTIONAL_MODULES:
-        if importlib.util.find_spec(name) is not None:
-            mods.append(importlib.import_module(name))
-    return mods
-
-
 def create_app(config=None):
     """Build the Flask app from ``config`` (a Config, a path, or $SKYFORGE_CONFIG)."""
     from .api import make_api_blueprint, make_health_blueprint
 
-    extensions = _optional_modules()
+    extensions = extensions_mod.load()
     if not isinstance(config, config_mod.Config):
         config = config_mod.load(config)
     app = Flask(__name__)

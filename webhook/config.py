@@ -242,6 +242,8 @@ def parse(raw: Any, path: str) -> Config:
 
 def load(path: str = None) -> Config:
     """Load the file named by ``path`` or by $SKYFORGE_CONFIG."""
+    from . import extensions
+    extensions.load()  # features that own config sections register them on import
     path = path or os.environ.get(CONFIG_ENV)
     if not path:
         raise ConfigError(f"no configuration: set {CONFIG_ENV} to the path of a YAML config file")

@@ -67,14 +67,18 @@ def run_closed(run):
 
 
 def follow(store, notifier, run_id, after, page, keepalive):
-    """Yield ('event', e) for every event after ``after``, ('keepalive', None) when idle,
-    and finally ('end', run) once the run is over and every event was sent."""
+    """Yield ('event', e) for every event after ``after``, ('keepalive', None) when nothing
+    was sent for ``keepalive`` seconds, and finally ('end', run) once the run is over and
+    every event was sent."""
     generation = notifier.current()
+    last_sent = time.monotonic()
     while True:
         events = store.events_after(run_id, after, page)
         for event in events:
             after = event["seq"]
             yield "event", event
+        if events:
+            last_sent = time.monotonic()
         if len(events) == page:
             continue
         if not events:
@@ -86,10 +90,12 @@ def follow(store, notifier, run_id, after, page, keepalive):
                     yield "end", run
                     return
                 continue
-        new = notifier.wait(generation, keepalive)
-        if new == generation:
+        idle = time.monotonic() - last_sent
+        if idle >= keepalive:
             yield "keepalive", None
-        generation = new
+            last_sent = time.monotonic()
+            idle = 0.0
+        generation = notifier.wait(generation, keepalive - idle)
 
 
 def sse(store, notifier, run_id, after, page, keepalive):
