@@ -9,21 +9,21 @@ Clabernetes runs containerlab in each launcher pod with the working directory
 filePath, appears exactly where containerlab resolves it and the definition needs no
 path rewriting.  Inline startup-configs travel inside the definition.
 
-Memory stays proportional to the largest file, not the lab: a bundle is streamed to a
-private temporary directory after every member was validated, files are hashed one at
-a time, and each ConfigMap is read back and written out on its own.
+Memory stays close to the bundle's size, not the lab's: a bundle is held as one
+zlib-compressed copy of each distinct content (read only after every member was
+validated), and each ConfigMap is built, written out and dropped on its own.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import bisect
 import copy
 import hashlib
 import os
 import posixpath
 import re
-import shutil
 import stat
 import tarfile
 import tempfile
@@ -67,10 +67,10 @@ _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 class LabDir(object):
     """Files of a lab directory, read on demand; symlinks must stay inside the lab."""
 
-    def __init__(self, root, origin=None, cleanup=None):
+    def __init__(self, root):
         self.root = os.path.realpath(root)
-        self.origin = origin or root
-        self._cleanup = cleanup
+        self.origin = root
+        self._reals = {}
 
     def __enter__(self):
         return self
@@ -79,16 +79,16 @@ class LabDir(object):
         self.close()
 
     def close(self):
-        if self._cleanup:
-            shutil.rmtree(self._cleanup, ignore_errors=True)
-            self._cleanup = None
+        self._reals = {}
 
     def _real(self, relpath):
-        full = os.path.join(self.root, relpath)
-        real = os.path.realpath(full)
-        if real != self.root and not real.startswith(self.root + os.sep):
-            raise LabError("%s in %s resolves to %s, outside the lab; copy the file into the lab "
-                           "directory instead of linking it" % (relpath, self.origin, real), path=relpath)
+        real = self._reals.get(relpath)
+        if real is None:
+            real = os.path.realpath(os.path.join(self.root, relpath))
+            if real != self.root and not real.startswith(self.root + os.sep):
+                raise LabError("%s in %s resolves to %s, outside the lab; copy the file into the lab "
+                               "directory instead of linking it" % (relpath, self.origin, real), path=relpath)
+            self._reals[relpath] = real
         return real
 
     def read(self, relpath):
@@ -125,35 +125,66 @@ class LabDir(object):
             return []
 
 
-def _spill_bundle(path, target):
-    """Validate every member of the bundle, then stream the files into `target`."""
-    try:
-        with tarfile.open(path, mode="r:*") as archive:
-            # Shares the bundle module's member checks (no absolute paths, '..', links,
-            # devices; size caps) without holding the whole lab in memory.
-            members = bundle_utils._validated_members(archive, path)
-            seen = set()
-            for member in members:
-                if member.name in seen:
-                    raise LabError("bundle %s: member %r appears twice; rebuild it with "
-                                   "netlab_generate" % (path, member.name))
-                seen.add(member.name)
-                dest = os.path.join(target, *member.name.split("/"))
-                if os.path.isdir(dest) or os.path.isfile(os.path.dirname(dest)):
-                    raise LabError("bundle %s: member %r is both a file and a directory"
-                                   % (path, member.name))
-                os.makedirs(os.path.dirname(dest), exist_ok=True)
-                source = archive.extractfile(member)
-                with open(dest, "wb") as handle:
-                    shutil.copyfileobj(source, handle, 1024 * 1024)
-                os.chmod(dest, bundle_utils.normalise_mode(member.mode))
-    except (tarfile.TarError, EOFError, zlib.error) as exc:
-        raise LabError("bundle %s is not a readable .tar.gz (%s); rebuild it with netlab_generate"
-                       % (path, exc), path=path)
+class LabBundle(object):
+    """Files of a bundle held in memory, each distinct content once and zlib-compressed,
+    so memory stays close to the bundle's own size.  Every member is validated (by the
+    bundle module's checks) before any content is read."""
+
+    def __init__(self, path):
+        self.origin = "bundle %s" % path
+        self._files = {}     # relpath -> (sha256, mode)
+        self._blobs = {}     # sha256 -> zlib-compressed content
+        try:
+            with tarfile.open(path, mode="r:*") as archive:
+                members = bundle_utils._validated_members(archive, path)
+                for member in members:
+                    if member.name in self._files:
+                        raise LabError("bundle %s: member %r appears twice; rebuild it with "
+                                       "netlab_generate" % (path, member.name))
+                    content = archive.extractfile(member).read()
+                    sha = hashlib.sha256(content).hexdigest()
+                    if sha not in self._blobs:
+                        self._blobs[sha] = zlib.compress(content, 1)
+                    self._files[member.name] = (sha, bundle_utils.normalise_mode(member.mode))
+                    del content
+        except (tarfile.TarError, EOFError, zlib.error) as exc:
+            raise LabError("bundle %s is not a readable .tar.gz (%s); rebuild it with netlab_generate"
+                           % (path, exc), path=path)
+        self._paths = sorted(self._files)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self._blobs = {}
+
+    def read(self, relpath):
+        return zlib.decompress(self._blobs[self._files[relpath][0]])
+
+    def _under(self, relpath):
+        prefix = relpath.rstrip("/") + "/"
+        start = bisect.bisect_left(self._paths, prefix)
+        for path in self._paths[start:]:
+            if not path.startswith(prefix):
+                break
+            yield path
+
+    def files_at(self, relpath):
+        if relpath in self._files:
+            return [(relpath, self._files[relpath][1])]
+        found = [(path, self._files[path][1]) for path in self._under(relpath)]
+        return found or None
+
+    def listdir(self, relpath):
+        prefix = relpath.rstrip("/") + "/"
+        return [path[len(prefix):] for path in self._under(relpath) if "/" not in path[len(prefix):]]
 
 
 def open_lab(src):
-    """A LabDir for a lab directory or a bundle (.tar.gz), validated; use as a context."""
+    """A LabDir for a lab directory or a LabBundle for a bundle (.tar.gz); use as a context."""
     if os.path.isdir(src):
         if not os.path.isfile(os.path.join(src, CLAB_FILE)):
             raise LabError("directory %s holds no %s; point src at the netlab workdir or the bundle"
@@ -162,16 +193,11 @@ def open_lab(src):
     if not os.path.isfile(src):
         raise LabError("src %s does not exist; give the lab bundle (.tar.gz) or the directory "
                        "holding %s" % (src, CLAB_FILE), path=src)
-    scratch = tempfile.mkdtemp(prefix="skyforge-render-")
-    try:
-        _spill_bundle(src, scratch)
-        if not os.path.isfile(os.path.join(scratch, CLAB_FILE)):
-            raise LabError("bundle %s has no %s at its root; build it with netlab_generate"
-                           % (src, CLAB_FILE), path=src)
-    except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise
-    return LabDir(scratch, origin="bundle %s" % src, cleanup=scratch)
+    lab = LabBundle(src)
+    if lab.files_at(CLAB_FILE) is None:
+        raise LabError("bundle %s has no %s at its root; build it with netlab_generate"
+                       % (src, CLAB_FILE), path=src)
+    return lab
 
 
 # ---------------------------------------------------------------- options
