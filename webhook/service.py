@@ -11,6 +11,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 
+from . import vars_policy
 from .store import IdempotencyConflict, QueueFull
 
 REQUEST_KEYS = {"playbook", "vars", "limit", "tags", "priority"}
@@ -52,6 +53,7 @@ def normalise_request(config, request):
     run_vars = request.get("vars", {})
     if not isinstance(run_vars, dict):
         raise ApiError(422, "'vars' must be a JSON object", path="$.vars")
+    vars_policy.check(entry.schema, request)  # reserved names, template syntax: 422
     errors = sorted(entry.validator.iter_errors(run_vars), key=lambda e: list(e.absolute_path))
     if errors:
         err = errors[0]
