@@ -1,0 +1,23 @@
+"""GitLab: ``X-Gitlab-Token`` carries the configured secret token as is;
+``X-Gitlab-Event-UUID`` identifies a delivery (dedupe only when GitLab sends it)."""
+
+from ..service import ApiError
+from .payload import parse_json
+from .signatures import equal
+
+TOKEN = "X-Gitlab-Token"
+DELIVERY = "X-Gitlab-Event-UUID"
+
+
+def verify(source, headers, body, guard, now):
+    presented = headers.get(TOKEN)
+    if not presented:
+        raise ApiError(401, f"missing {TOKEN} header: set the secret token in the GitLab webhook "
+                            "settings (the same value as hooks.gitlab.token)")
+    if not equal(source.secret, presented):
+        raise ApiError(401, f"{TOKEN} does not match hooks.gitlab.token")
+    return headers.get(DELIVERY) or None
+
+
+def parse(headers, body):
+    return parse_json(headers.get("Content-Type"), body, "")

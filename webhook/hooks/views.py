@@ -1,0 +1,116 @@
+"""The ``/hooks/...`` endpoints: verify, parse, match a rule, submit through the same path
+as the API (catalog, schema, vars policy), and answer.
+
+Order matters: the signature is checked on the raw body before anything parses it, so an
+unauthenticated sender learns nothing beyond "401".  A delivery id becomes the run's
+idempotency key, so a redelivery returns the run the first delivery created.
+"""
+
+import time
+
+import jmespath
+from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ..service import ApiError, run_view, submit_run
+from ..state import services
+from . import generic, github, gitlab, rules as rules_mod, slack
+
+KEY = "skyforge.hooks"
+MAX_DELIVERY_ID = 200
+VERIFIERS = {"github": github, "gitlab": gitlab, "slack": slack}
+
+
+def hook_state():
+    return current_app.extensions[KEY]
+
+
+def _body():
+    try:
+        return request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        limit = services().config.server["max_body_bytes"]
+        raise ApiError(413, f"the body is larger than {limit} bytes (server.max_body_bytes)") \
+            from None
+
+
+def _delivery_key(source, delivery):
+    if delivery is None:
+        return None
+    if len(delivery) > MAX_DELIVERY_ID or not delivery.isprintable():
+        raise ApiError(400, f"the delivery id header must be at most {MAX_DELIVERY_ID} "
+                            "printable characters")
+    return f"hook:{source}:{delivery}"
+
+
+def _link(run_id):
+    base = hook_state().hooks.public_url or request.host_url.rstrip("/")
+    return f"{base}/#run={run_id}"
+
+
+def verify_and_parse(name, module):
+    """Return (delivery id or None, payload) for a delivery to the source ``name``."""
+    state = hook_state()
+    source = state.hooks.sources.get(name)
+    if source is None:
+        raise ApiError(404, f"no hook '{name}' is configured (add it under hooks in the config)")
+    body = _body()
+    delivery = module.verify(source, request.headers, body, state.guard, time.time())
+    _delivery_key(name, delivery)
+    return delivery, module.parse(request.headers, body)
+
+
+def dispatch(name, delivery, payload):
+    """Match a rule and submit its run; return the JSON answer (status 202)."""
+    doc = rules_mod.document(payload, request.headers)
+    try:
+        rule, run_vars = rules_mod.match(hook_state().rules, name, doc)
+    except jmespath.exceptions.JMESPathError as exc:
+        raise ApiError(422, f"a rule for '{name}' failed on this delivery: {exc}") from None
+    if rule is None:
+        return {"matched": False, "source": name, "delivery": delivery,
+                "message": f"no rule for '{name}' matches this delivery"}
+    svc = services()
+    run, created = submit_run(svc.config, svc.store,
+                              {"playbook": rule.playbook, "vars": run_vars},
+                              _delivery_key(name, delivery))
+    return {"matched": True, "source": name, "delivery": delivery, "rule": rule.name,
+            "duplicate": not created, "run": run_view(svc.store, run), "link": _link(run["id"])}
+
+
+def _json_hook(name, module):
+    return jsonify(dispatch(name, *verify_and_parse(name, module))), 202
+
+
+def make_blueprint():
+    bp = Blueprint("hooks", __name__, url_prefix="/hooks")
+
+    @bp.post("/github")
+    def github_hook():
+        return _json_hook("github", github)
+
+    @bp.post("/gitlab")
+    def gitlab_hook():
+        return _json_hook("gitlab", gitlab)
+
+    @bp.post("/generic/<name>")
+    def generic_hook(name):
+        return _json_hook(f"generic/{name}", generic)
+
+    @bp.post("/slack")
+    def slack_hook():
+        # Slack shows the user only a 200 answer: once the request is verified and parsed,
+        # every outcome is a 200 in Slack's format (refusals stay 4xx before that).
+        delivery, payload = verify_and_parse("slack", slack)
+        try:
+            body = dispatch("slack", delivery, payload)
+        except ApiError as exc:
+            return jsonify(slack.answer(f"Could not start a run: {exc.message}")), 200
+        if not body["matched"]:
+            return jsonify(slack.answer("No rule matches this command; nothing was started.")), 200
+        run = body["run"]
+        verb = "Already started" if body["duplicate"] else "Started"
+        return jsonify(slack.answer(f"{verb} `{run['playbook']}` run {run['id']}: "
+                                    f"status *{run['status']}*", body["link"])), 200
+
+    return bp
