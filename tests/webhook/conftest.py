@@ -41,6 +41,7 @@ def catalog():
                           "lab": {"type": "string"}, "marker": {"type": "string"},
                           "fail_first": {"type": "boolean"}}}),
         "slow_plain": entry("slow"),
+        "slow_short": entry("slow", timeout=1.5),
         "detach": entry("detach"),
         "secret": entry("secret"),
         "many": entry("many_events"),
