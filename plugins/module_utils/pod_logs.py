@@ -76,27 +76,33 @@ def _save(resp, target):
 
 
 def collect_pod_logs(api_client, namespace, topology, dest, limit_bytes=DEFAULT_LIMIT):
-    """{'files': [...], 'skipped': [{pod, container, reason}], 'changed': bool}."""
+    """{"files": [...], "unavailable": [{pod, container, reason}], "changed": bool}."""
     if os.path.exists(dest) and not os.path.isdir(dest):
         raise LabError("pod log dest %s exists and is not a directory: give a directory" % dest)
-    files, skipped, changed = [], [], False
+    files, unavailable, changed = [], [], False
     for pod in list_launcher_pods(api_client, namespace, topology):
         name = pod["metadata"]["name"]
-        for container in (pod.get("spec") or {}).get("containers", []):
+        spec = pod.get("spec") or {}
+        for container in spec.get("containers", []):
             cname = container["name"]
+            if not spec.get("nodeName"):
+                # the API server answers an empty 200 for unscheduled pods: say why instead
+                unavailable.append({"pod": name, "container": cname, "reason": "pod is not scheduled on a node "
+                                    "(phase %s)" % (pod.get("status") or {}).get("phase", "unknown")})
+                continue
             path = "/api/v1/namespaces/%s/pods/%s/log" % (namespace, name)
             try:
                 resp = _get(api_client, path, [("container", cname), ("limitBytes", str(limit_bytes))], True)
             except Exception as exc:
                 status = getattr(exc, "status", None)
                 if status in (400, 404):  # not scheduled / not started yet / gone meanwhile
-                    skipped.append({"pod": name, "container": cname, "reason": _reason(exc)})
+                    unavailable.append({"pod": name, "container": cname, "reason": _reason(exc)})
                     continue
                 raise _translate(api_client, exc, "get", "pods/log", name, namespace)
             target = os.path.join(dest, name, cname + ".log")
             changed = _save(resp, target) or changed
             files.append(target)
-    return {"files": files, "skipped": skipped, "changed": changed}
+    return {"files": files, "unavailable": unavailable, "changed": changed}
 
 
 def _reason(exc):

@@ -16,7 +16,7 @@ description:
   - Lists the pods labelled C(clabernetes/topologyOwner=<topology>) in O(namespace) and writes
     each container's log to C(<dest>/<pod>/<container>.log), at most O(limit_bytes) per
     container, streamed through a temporary file.
-  - Containers without a log yet (pod pending or not scheduled) are listed in C(skipped) with
+  - Containers without a log yet (pod pending or not scheduled) are listed in C(unavailable) with
     the API server's reason; they do not fail the task.
   - The skyforge.labs.lab_artifacts role uses it to keep launcher logs with a run.
 options:
@@ -82,7 +82,7 @@ files:
   type: list
   elements: str
   sample: [/tmp/lab1-logs/lab1-r1-6d9f7c-abcde/r1.log]
-skipped:
+unavailable:
   description: Containers without a log, with the reason.
   returned: success
   type: list
