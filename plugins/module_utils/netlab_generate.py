@@ -18,6 +18,7 @@ from ansible_collections.skyforge.labs.plugins.module_utils import lab_bundle
 from ansible_collections.skyforge.labs.plugins.module_utils import lab_files
 from ansible_collections.skyforge.labs.plugins.module_utils import netlab
 from ansible_collections.skyforge.labs.plugins.module_utils.bundle import bundle_bytes
+from ansible_collections.skyforge.labs.plugins.module_utils.bundle import sha256_bytes as bundle_sha256
 from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.lab_workdir import (
     HOME, PREVIOUS, WorkdirRun, check_workdir)
@@ -158,11 +159,12 @@ def generate(topology, workdir, bundle, provider="clab", settings=None, plugins=
                  for key in sorted(os.environ) if key.startswith("NETLAB_")]
     return {
         "changed": bundle_changed or files != before,
+        "diff": file_diff(before, files),
         "bundle_changed": bundle_changed,
         "workdir_changed": files != before,
         "lab_name": lab_name,
         "nodes": nodes,
-        "clab_file": os.path.join(workdir, CLAB_FILE),
+        "clab_file": os.path.join(workdir, CLAB_FILE) if provider == "clab" else None,
         "workdir": workdir,
         "bundle": request["bundle"],
         "bundle_sha256": digest,
@@ -172,6 +174,22 @@ def generate(topology, workdir, bundle, provider="clab", settings=None, plugins=
         "command": request["argv"][1:],
         "stdout": netlab.tail(result.stdout),
         "stderr": netlab.tail(result.stderr),
+    }
+
+
+def _listing(files, paths):
+    return "".join("%s %04o %s\n" % (path, files[path][1], bundle_sha256(files[path][0]))
+                   for path in paths)
+
+
+def file_diff(before, after):
+    """Ansible diff of the lab files: one `path mode sha256` line per added/removed/changed file."""
+    changed = sorted(path for path in set(before) | set(after) if before.get(path) != after.get(path))
+    return {
+        "before_header": "workdir (before)",
+        "after_header": "workdir (after)",
+        "before": _listing(before, [path for path in changed if path in before]),
+        "after": _listing(after, [path for path in changed if path in after]),
     }
 
 

@@ -33,6 +33,8 @@ description:
     writes the absolute O(workdir) and topology paths into C(hosts.yml) and
     C(group_vars/all/topology.json), so those paths are part of the inputs.
   - The bundle is only rewritten when its bytes would change.
+  - With C(--diff), the diff lists each lab file that was added, removed or changed as
+    C(path mode sha256).
 author: skyforge.labs team (@skyforge)
 options:
   topology:
@@ -80,6 +82,11 @@ options:
     description: Seconds netlab may run before it and its children are killed.
     type: int
     default: 600
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
 notes:
   - Check mode runs netlab in a temporary directory (nothing is written to O(workdir) or
     O(bundle)) and reports whether the bundle or O(workdir) would change.
@@ -124,7 +131,7 @@ nodes:
   elements: str
   sample: [r1, r2, r3]
 clab_file:
-  description: Path of the containerlab topology netlab wrote.
+  description: Path of the containerlab topology netlab wrote (null for other providers).
   returned: success
   type: str
   sample: /srv/labs/frr-small/lab/clab.yml
@@ -221,6 +228,9 @@ def run_module():
         module.fail_json(msg=exc.message, **details)
     for warning in result["warnings"]:
         module.warn(warning)
+    diff = result.pop("diff")
+    if module._diff:
+        result["diff"] = diff
     module.exit_json(**result)
 
 
