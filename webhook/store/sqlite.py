@@ -384,6 +384,10 @@ class SqliteStore(Store):
             alive = {wid for (wid,) in cur.execute(
                 "SELECT id FROM workers WHERE stopped_at IS NULL AND heartbeat_at >= ?",
                 (now - dead_after,))} - set(dead_ids)
+            # workers known dead (their process is gone) are marked stopped for /status
+            cur.executemany("UPDATE workers SET stopped_at = ?, busy = 0, runs = '[]' "
+                            "WHERE id = ? AND stopped_at IS NULL",
+                            [(now, wid) for wid in dead_ids])
             rows = cur.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE status = 'running' "
                                "OR cleaning = 1").fetchall()
             for run in map(_run, rows):
