@@ -254,11 +254,11 @@ class Applier:
         stale = [existing_cms[name] for name in sorted(existing_cms) if name not in wanted]
         stale_topologies = [t for n, t in sorted(self._list(topology_path(self.api_version, self.lab.namespace)).items())
                             if n != self.lab.name]
-        for obj in stale_topologies + stale:
-            delete_object(self.api, obj, self.api_version, self.lab.namespace, self.dry_run)
-            self.objects.append({"kind": obj.get("kind") or "ConfigMap", "name": obj["metadata"]["name"],
-                                 "action": "deleted"})
-            self.diffs.append({"before_header": "%s/%s" % (obj.get("kind"), obj["metadata"]["name"]),
+        # list items of built-in kinds carry no "kind": name it ourselves
+        for kind, obj in [("Topology", t) for t in stale_topologies] + [("ConfigMap", c) for c in stale]:
+            delete_object(self.api, kind, obj, self.api_version, self.lab.namespace, self.dry_run)
+            self.objects.append({"kind": kind, "name": obj["metadata"]["name"], "action": "deleted"})
+            self.diffs.append({"before_header": "%s/%s" % (kind, obj["metadata"]["name"]),
                                "after_header": "(deleted)", "before": view(obj), "after": {}})
 
     @property
@@ -266,9 +266,9 @@ class Applier:
         return any(o["action"] != "unchanged" for o in self.objects)
 
 
-def delete_object(api, obj, api_version, namespace, dry_run):
+def delete_object(api, kind, obj, api_version, namespace, dry_run):
     """DELETE with background propagation (no GC runs foreground); True if it existed."""
-    kind, name = obj.get("kind") or "ConfigMap", obj["metadata"]["name"]
+    name = obj["metadata"]["name"]
     path = cm_path(namespace, name) if kind == "ConfigMap" else topology_path(api_version, namespace, name)
     query = [("propagationPolicy", "Background")] + ([("dryRun", "All")] if dry_run else [])
     try:
@@ -323,7 +323,7 @@ def remove(api, lab, namespace, api_versions, dry_run=False, timeout=300):
     for api_version in api_versions:
         for topo in _labelled(api, topology_path(api_version, namespace), "Topology", lab, namespace, api_version):
             name = topo["metadata"]["name"]
-            if delete_object(api, topo, api_version, namespace, dry_run):
+            if delete_object(api, "Topology", topo, api_version, namespace, dry_run):
                 objects.append({"kind": "Topology", "name": name, "action": "deleted", "api_version": api_version})
                 gone.append((topology_path(api_version, namespace, name), "Topology", name, api_version))
     if not dry_run:  # ConfigMaps go only after the Topology that mounts them
@@ -331,7 +331,7 @@ def remove(api, lab, namespace, api_versions, dry_run=False, timeout=300):
     cms = _labelled(api, cm_path(namespace), "ConfigMap", lab, namespace)
 
     def delete_cm(cm):
-        return cm["metadata"]["name"], delete_object(api, cm, "v1", namespace, dry_run)
+        return cm["metadata"]["name"], delete_object(api, "ConfigMap", cm, "v1", namespace, dry_run)
 
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         deleted = [name for name, existed in pool.map(delete_cm, cms) if existed]
