@@ -209,6 +209,7 @@ OPENAPI_PATHS = {
 
 
 def init_app(app):
+    from . import hardening
     from .openapi import register_paths
     from .state import KEY
 
@@ -230,4 +231,5 @@ def init_app(app):
 
     app.register_blueprint(make_blueprint())
     register_paths(OPENAPI_PATHS)
+    hardening.install(app)  # the service is exposed: hostile bodies get 4xx, never 500
 

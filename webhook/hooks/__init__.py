@@ -43,7 +43,6 @@ class HookState:
 def init_app(app):
     from ..openapi import register_paths
     from ..state import KEY
-    from .limits import install_error_handlers
     from .views import KEY as HOOKS_KEY, make_blueprint
 
     cfg = app.extensions[KEY].config
@@ -54,5 +53,4 @@ def init_app(app):
         hooks=settings.resolve_secrets(hooks), rules=rules,
         guard=ReplayGuard(os.path.join(cfg.data_dir, "hooks.sqlite3")))
     app.register_blueprint(make_blueprint())
-    install_error_handlers(app)
     register_paths(OPENAPI_PATHS)
