@@ -7,6 +7,8 @@ import json
 import time
 import uuid
 
+import pytest
+
 from tests.webhook.conftest import Service
 
 TOKENS = {"viewer": "sfw_viewer-token-0001", "operator": "sfw_operator-token-0002",
@@ -56,11 +58,23 @@ RULES = [
 ]
 
 
-def start(make_service, tmp_path=None, workers=1, **overrides):
-    """A real gunicorn (2 processes) + worker with tokens, hooks and rules configured."""
+class AuthedService(Service):
+    """The core's test service; its own helpers (worker start-up, waits) read as admin."""
+
+    def get(self, path):
+        status, body, _ = self.request("GET", path, headers=bearer("admin"))
+        assert status == 200, (path, status, body)
+        return body
+
+
+def start_service(directory, workers=1, started=None, **overrides):
+    """A real gunicorn (2 processes) + worker with tokens, hooks and rules configured;
+    the caller stops it (``started`` collects it before anything can fail)."""
     cfg = {"auth": auth_section(), "hooks": HOOKS, "rules": RULES}
     cfg.update(overrides)
-    svc = make_service(api=False, workers=0, **cfg)
+    svc = AuthedService(directory, **cfg)
+    if started is not None:
+        started.append(svc)
     svc.env.update(ENV)
     svc.start_api()
     for _ in range(workers):
@@ -68,16 +82,19 @@ def start(make_service, tmp_path=None, workers=1, **overrides):
     return svc
 
 
-def start_service(directory, workers=1, **overrides):
-    """Same as start() for module-scoped fixtures; the caller stops it."""
-    cfg = {"auth": auth_section(), "hooks": HOOKS, "rules": RULES}
-    cfg.update(overrides)
-    svc = Service(directory, **cfg)
-    svc.env.update(ENV)
-    svc.start_api()
-    for _ in range(workers):
-        svc.start_worker()
-    return svc
+@pytest.fixture
+def authed_service(tmp_path):
+    """Factory fixture: ``authed_service(workers=0, auth=...)``."""
+    started = []
+
+    def factory(workers=1, **overrides):
+        directory = tmp_path / f"svc{len(started)}"
+        directory.mkdir()
+        return start_service(directory, workers, started, **overrides)
+
+    yield factory
+    for svc in started:
+        svc.stop()
 
 
 def bearer(role):
