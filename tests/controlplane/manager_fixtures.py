@@ -17,7 +17,8 @@ Fixtures
                   watches every namespace.
 - kubelet         a Kubelet for that namespace: no kubelet or controller-manager runs, so
                   the test marks launcher Deployments ready/not ready through the status
-                  subresource, which is exactly what the controller reads.
+                  subresource, which is exactly what the controller reads; kubelet.run()
+                  does it on its own, rolling a launcher whenever its pod template changes.
 - c9s_lab         factory: netlab_generate (once per topology per session) + c9s_render for
                   the test's namespace and the manager's API version.
 """
@@ -27,6 +28,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import threading
 import time
 import uuid
 
@@ -100,6 +102,8 @@ class Kubelet:
 
         self.apps = client.AppsV1Api(api_client)
         self.namespace = namespace
+        self.hold = set()
+        self._thread = None
 
     def deployments(self, topology=None):
         """{topology node name: Deployment} of the launchers (optionally of one Topology)."""
@@ -137,10 +141,59 @@ class Kubelet:
         for node, ready in sorted(readiness.items()):
             self.mark(deployments[node], ready)
 
+    # -- automatic mode: what a cluster does to launcher Deployments on its own ---------------
+
+    def run(self, boot=1.0, hold=()):
+        """Until stop(): every launcher Deployment whose pod template is new (generation ahead
+        of status.observedGeneration) gets its pod recreated, as the launchers' Recreate
+        strategy does: not ready at once, ready `boot` seconds later. Nodes in `hold` stay
+        not ready (see release())."""
+        self.hold = set(hold)
+        self._stopping = threading.Event()
+        self.errors = []
+        self._thread = threading.Thread(target=self._loop, args=(boot,), name="kubelet", daemon=True)
+        self._thread.start()
+        return self
+
+    def release(self, node):
+        self.hold.discard(node)
+
+    def stop(self):
+        if self._thread is not None:
+            self._stopping.set()
+            self._thread.join(10)
+            self._thread = None
+
+    def _loop(self, boot):
+        from kubernetes.client.rest import ApiException
+
+        booting = {}
+        while not self._stopping.wait(0.2):
+            try:
+                for node, deployment in self.deployments().items():
+                    name, status = deployment.metadata.name, deployment.status
+                    now = time.monotonic()
+                    if status is None or status.observed_generation != deployment.metadata.generation:
+                        self.mark(name, ready=False)
+                        booting[name] = now
+                    elif node in self.hold:
+                        if status.ready_replicas:
+                            self.mark(name, ready=False)
+                        booting.pop(name, None)
+                    elif not status.ready_replicas and now - booting.setdefault(name, now) >= boot:
+                        self.mark(name, ready=True)
+                        booting.pop(name, None)
+            except ApiException as exc:  # a Deployment deleted or rewritten meanwhile: next round
+                self.errors.append(exc)
+
 
 @pytest.fixture()
-def kubelet(admin_api, c9s_namespace):
-    return Kubelet(admin_api, c9s_namespace)
+def kubelet(control_plane, c9s_namespace):
+    api = control_plane.api_client()  # its own client: the automatic mode runs in a thread
+    player = Kubelet(api, c9s_namespace)
+    yield player
+    player.stop()
+    api.close()
 
 
 @pytest.fixture(scope="session")
