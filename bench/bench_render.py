@@ -75,8 +75,8 @@ def node_files(index, rng):
                                                                          rng.randrange(2, 4094)),
                     "ip link set dev eth%d up" % port,
                     "ip addr add %s/30 dev eth%d" % (_addr(rng), port),
-                    "ip -6 addr add 2001:db8:%x:%x::%x/64 dev eth%d" % (rng.randrange(65536), rng.randrange(65536),
-                                                                     rng.randrange(1, 65535), port),
+                    "ip -6 addr add 2001:db8:%x:%x::%x/64 dev eth%d"
+                    % (rng.randrange(65536), rng.randrange(65536), rng.randrange(1, 65535), port),
                     "ip link set eth%d mtu %d" % (port, rng.choice([1500, 1500, 9000, 9216])),
                     "tc qdisc replace dev eth%d root fq_codel limit %d" % (port, rng.randrange(1000, 10240))]
     initial += ["ip addr add %s/32 dev lo" % loopback,
@@ -88,7 +88,7 @@ def node_files(index, rng):
                  " ip ospf cost %d" % rng.randrange(1, 100), " ip ospf network point-to-point", "!"]
     bgp = ["#!/usr/bin/vtysh -f", "!", "router bgp %d" % (65000 + index // 100), " bgp router-id %s" % loopback,
            " no bgp default ipv4-unicast"]
-    peers = [_addr(rng) for _ in range(14)]
+    peers = [_addr(rng) for _peer in range(14)]
     for peer in peers:
         bgp += [" neighbor %s remote-as %d" % (peer, 65000 + rng.randrange(10)),
                 " neighbor %s description n%04d" % (peer, rng.randrange(1000))]
@@ -131,9 +131,9 @@ def child(mode, src, dest):
 
 
 def kubectl_path():
-    for attempt in range(30):
+    for _attempt in range(30):
         proc = subprocess.run(["bash", os.path.join(REPO, "tests", "controlplane", "build.sh")],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, check=False)
         path = os.path.join(proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "", "kubectl")
         if proc.returncode == 0 and os.access(path, os.X_OK):
             return path

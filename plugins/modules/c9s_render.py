@@ -83,7 +83,7 @@ options:
     description:
       - C(spec.statusProbes) of the Topology; always sent, because the controller writes
         C(enabled=false) into a Topology that omits it.
-      - Defaults to C({enabled: false}).
+      - "Defaults to C({enabled: false})."
     type: dict
   naming:
     description:
@@ -94,8 +94,10 @@ options:
     choices: [global, prefixed, non-prefixed]
 attributes:
   check_mode:
+    description: Renders into a temporary file and reports whether O(dest) would change.
     support: full
   diff_mode:
+    description: Shows the manifests before and after, or a summary when they are large.
     support: full
 notes:
   - Warnings are returned for known Clabernetes pitfalls, host paths outside the lab, linux

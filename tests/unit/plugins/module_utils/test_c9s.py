@@ -146,7 +146,7 @@ def netlab_create(workdir, topology_text):
         handle.write(textwrap.dedent(topology_text))
     home = tempfile.mkdtemp(prefix="netlab-home-")
     proc = subprocess.run([NETLAB, "create", "-p", "clab", "topology.yml"], cwd=workdir,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300, check=False,
                           env=dict(os.environ, HOME=home))
     assert proc.returncode == 0, proc.stderr
     return workdir
@@ -207,7 +207,7 @@ def test_netlab_frr_lab_delivers_every_bound_file(frr_lab, tmp_path, crd_validat
 def test_netlab_multivendor_renames_bridge_and_warns(multivendor_lab, tmp_path, crd_validators):
     result, _cms, topo, _dest = render(multivendor_lab, tmp_path)
     assert_valid_topology(crd_validators, topo)
-    bridge = [n for n in result["renamed_nodes"]]
+    bridge = list(result["renamed_nodes"])
     assert len(bridge) == 1 and "_" in bridge[0]
     new = result["renamed_nodes"][bridge[0]]
     definition = yaml.safe_load(topo["spec"]["definition"]["containerlab"])
