@@ -169,7 +169,8 @@ class Backend(object):
         raise NotImplementedError
 
     def put(self, src, key, sha256, size, content_type, metadata):
-        """Store `src` (already hashed) under `key`; return the new record."""
+        """Store `src` under `key`; return the new record. `sha256` is None when the caller
+        has not hashed the file (the backend hashes it, in the same pass if it can)."""
         raise NotImplementedError
 
     def update_record(self, key, current, content_type, metadata):
@@ -177,7 +178,8 @@ class Backend(object):
         raise NotImplementedError
 
     def get(self, key, tmp_handle):
-        """Write the stored content of `key` into the open binary `tmp_handle`."""
+        """Write the stored content of `key` into the open binary `tmp_handle`; return
+        (sha256, size) of what was written if computed on the way, else None."""
         raise NotImplementedError
 
     def list(self, prefix):
@@ -216,8 +218,13 @@ def store_file(backend, src, key, metadata=None, content_type=None, check_mode=F
     check_source(src)
     metadata = validate_metadata(metadata)
     content_type = content_type or DEFAULT_CONTENT_TYPE
-    sha256, size = hash_file(src)
     current = backend.head(key)
+    size = os.path.getsize(src)
+    sha256 = None
+    # Hash up front only when it can save the transfer (a record of the same size exists)
+    # or must be reported without storing (check mode); else the backend hashes in one pass.
+    if (current and current["size"] == size) or check_mode:
+        sha256, size = hash_file(src)
     if current and current["sha256"] == sha256 and current["size"] == size:
         if current["content_type"] == content_type and current["metadata"] == metadata:
             return dict(current, changed=False)
@@ -254,8 +261,8 @@ def fetch_file(backend, key, dest, sha256=None, check_mode=False):
     handle, tmp = temp_beside(dest)
     try:
         with handle:
-            backend.get(key, handle)
-        got, size = hash_file(tmp)
+            computed = backend.get(key, handle)
+        got, size = computed or hash_file(tmp)
         if got != current["sha256"] or size != current["size"]:
             raise LabError("artifact %s from %s is corrupt: its content has sha256 %s (%d bytes) but the store "
                            "recorded %s (%d bytes); %s was left untouched; store the file again"

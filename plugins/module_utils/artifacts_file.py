@@ -103,9 +103,10 @@ class FileBackend(Backend):
                     written += len(chunk)
                 handle.flush()
                 os.fsync(handle.fileno())
-            if digest.hexdigest() != sha256 or written != size:
+            if sha256 is not None and (digest.hexdigest() != sha256 or written != size):
                 raise LabError("artifact src %s changed while it was being stored: store it again once it is "
                                "no longer being written" % src)
+            sha256, size = digest.hexdigest(), written
             os.chmod(tmp, 0o644)
             os.replace(tmp, path)
         except (IOError, OSError) as exc:
@@ -126,15 +127,20 @@ class FileBackend(Backend):
 
     def get(self, key, tmp_handle):
         path = self.object_path(key)
+        digest = hashlib.sha256()
+        size = 0
         try:
             with open(path, "rb") as source:
                 while True:
                     chunk = source.read(CHUNK)
                     if not chunk:
                         break
+                    digest.update(chunk)
                     tmp_handle.write(chunk)
+                    size += len(chunk)
         except (IOError, OSError) as exc:
             raise LabError("cannot read artifact %s at %s: %s" % (key, path, exc.strerror or exc))
+        return digest.hexdigest(), size
 
     def list(self, prefix):
         out = []

@@ -18,7 +18,7 @@ import json
 
 from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.artifacts import (
-    Backend, metadata_json, record, utc_now,
+    Backend, hash_file, metadata_json, record, utc_now,
 )
 
 try:
@@ -153,6 +153,8 @@ class S3Backend(Backend):
                 "Metadata": {"sha256": sha256, "skyforge-metadata": user, "stored-at": stored_at}}
 
     def put(self, src, key, sha256, size, content_type, metadata):
+        if sha256 is None:  # S3 takes the metadata before the content: hash first
+            sha256, size = hash_file(src)
         stored_at = utc_now()
         extra = self.extra_args(sha256, content_type, metadata, stored_at)
         self.call("store", key, self.client.upload_file, src, self.bucket, self.object_key(key),

@@ -109,7 +109,7 @@ def runtime_has(runtime, ref, run=None):
 
 def _run(argv):
     proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          timeout=60, env=dict(os.environ, LC_ALL="C"))
+                          timeout=60, env=dict(os.environ, LC_ALL="C"), check=False)
     return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
 
 

@@ -87,7 +87,7 @@ def cpu_flags(host):
     text = host.read("/proc/cpuinfo")
     flags = set()
     for line in text.splitlines():
-        key, _, value = line.partition(":")
+        key, dummy, value = line.partition(":")
         if key.strip() == "flags":
             flags.update(value.split())
     return flags, sum(1 for line in text.splitlines() if line.split(":")[0].strip() == "processor")
@@ -137,7 +137,7 @@ def user_ids(host, user):
 
 
 def group_name(host, gid):
-    _, groups = parse_passwd(host)
+    dummy, groups = parse_passwd(host)
     for name, (group_gid, _members) in groups.items():
         if group_gid == gid:
             return name
@@ -260,9 +260,12 @@ def check_nested_virt(ctx):
                   "echo 'options %s nested=1' > /etc/modprobe.d/kvm-nested.conf and reload %s" % (module, module))
 
 
+def norm(name):
+    return name.replace("-", "_")
+
+
 def kernel_module_state(host):
     """(loaded names, builtin names, loadable names, kernel release) with '-' read as '_'."""
-    norm = lambda name: name.replace("-", "_")  # noqa: E731
     loaded = set()
     for line in host.read("/proc/modules").splitlines():
         if line.strip():
@@ -454,7 +457,7 @@ CHECK_FUNCTIONS = {
 def run_command(argv):
     try:
         proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              timeout=30)
+                              timeout=30, check=False)
     except (OSError, subprocess.SubprocessError) as exc:
         return 127, "", str(exc)
     return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
@@ -487,8 +490,8 @@ def run_checks(root="/", needs=None, checks=None, lab_user="root", mode="local",
 
 def summarise(results):
     counts = dict((s, [r["name"] for r in results if r["status"] == s]) for s in ("ok", "warn", "fail"))
-    line = "%d checks: %d ok, %d warn, %d fail" % (len(results), len(counts["ok"]), len(counts["warn"]),
-                                                    len(counts["fail"]))
+    line = "%d checks: %d ok, %d warn, %d fail" % (
+        len(results), len(counts["ok"]), len(counts["warn"]), len(counts["fail"]))
     bad = counts["fail"] + counts["warn"]
     if bad:
         line += " (%s)" % ", ".join("%s %s" % (n, "fail" if n in counts["fail"] else "warn") for n in bad)

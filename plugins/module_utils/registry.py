@@ -89,7 +89,7 @@ def parse_reference(image):
         if not _TAG_RE.match(tag):
             raise LabError("image %r has an invalid tag %r: tags are up to 128 letters, digits, '_', '.', '-'"
                            % (image, tag))
-    first, _, rest = text.partition("/")
+    first, dummy, rest = text.partition("/")
     if rest and ("." in first or ":" in first or first == "localhost"):
         registry, repository = first, rest
     else:
@@ -120,7 +120,7 @@ def parse_challenge(header):
     """('bearer'|'basic', {param: value}) from a WWW-Authenticate header."""
     if not header:
         return None, {}
-    scheme, _, rest = header.strip().partition(" ")
+    scheme, dummy, rest = header.strip().partition(" ")
     params = dict((k.lower(), v) for k, v in re.findall(r'(\w+)="([^"]*)"', rest))
     return scheme.lower(), params
 
@@ -186,7 +186,7 @@ class RegistryClient(object):
         basic = self.basic_header(ref.registry)
         if basic:
             headers["Authorization"] = basic
-        status, _, body = self.request(url, headers=headers)
+        status, dummy, body = self.request(url, headers=headers)
         if status in (401, 403):
             raise _Failure("unauthorized", "the token service %s refused the credentials for %s (HTTP %d)"
                            % (realm, ref.registry, status), status)
@@ -224,10 +224,10 @@ class RegistryClient(object):
         if conf.get("token"):
             headers["Authorization"] = "Bearer " + conf["token"]
         try:
-            status, answer, _ = self.request(url, "HEAD", headers)
+            status, answer, dummy = self.request(url, "HEAD", headers)
             if status == 401:
                 headers["Authorization"] = self.auth_header(ref, answer.get("WWW-Authenticate"))
-                status, answer, _ = self.request(url, "HEAD", headers)
+                status, answer, dummy = self.request(url, "HEAD", headers)
                 if status == 401:
                     if self.basic_header(ref.registry) or conf.get("token"):
                         why = "rejected the credentials for %s" % ref.repository

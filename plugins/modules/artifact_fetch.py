@@ -36,11 +36,8 @@ options:
     description:
       - The sha256 the content must have (hex, optionally prefixed with C(sha256:)).
     type: str
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
+notes:
+  - Supports check mode.
 '''
 
 EXAMPLES = r'''

@@ -24,11 +24,8 @@ options:
         (C(lab1/) does not match C(lab10/...)). Empty lists everything.
     type: str
     default: ''
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
+notes:
+  - Supports check mode.
 '''
 
 EXAMPLES = r'''

@@ -42,11 +42,8 @@ options:
       - The MIME type to record.
     type: str
     default: application/octet-stream
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
+notes:
+  - Supports check mode.
 '''
 
 EXAMPLES = r'''

@@ -96,11 +96,8 @@ options:
       - Free space wanted at O(disk_path), in GiB.
     type: int
     default: 20
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
+notes:
+  - Supports check mode.
 '''
 
 EXAMPLES = r'''

@@ -100,11 +100,8 @@ options:
       - Seconds to wait for each registry request.
     type: float
     default: 10.0
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
+notes:
+  - Supports check mode.
 '''
 
 EXAMPLES = r'''
@@ -175,7 +172,7 @@ summary:
   description: One line counting available and missing images.
   returned: always
   type: str
-  sample: 3 images: 2 available, 1 missing (ceos:4.34.2F)
+  sample: "3 images: 2 available, 1 missing (ceos:4.34.2F)"
 '''
 
 from ansible.module_utils.basic import AnsibleModule

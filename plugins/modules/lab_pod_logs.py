@@ -58,13 +58,9 @@ options:
     type: bool
 requirements:
   - kubernetes (Python client, < 37)
-attributes:
-  check_mode:
-    support: none
-  diff_mode:
-    support: none
 notes:
   - Needs C(get)/C(list) on C(pods) and C(get) on C(pods/log) in the namespace.
+  - Does not support check mode; it only writes log files below O(dest).
 '''
 
 EXAMPLES = r'''

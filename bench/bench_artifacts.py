@@ -1,0 +1,151 @@
+"""Store and fetch a large file through the file:// and s3:// artifact backends.
+
+Compares, in the same run, with `cp` (file backend) and with boto3's own
+upload_file/download_file (S3, against a real versitygw started on 127.0.0.1), and
+reports each operation's peak memory (ru_maxrss of the child process that ran it; every
+operation runs in a fresh child so the figures do not mix).
+
+    .venv/bin/python bench/bench_artifacts.py            # 1 GiB
+    .venv/bin/python bench/bench_artifacts.py --size 64M # quick run
+
+Our store reads the source twice (hash first, so an unchanged file is not sent again;
+then copy while re-hashing) and fsyncs; our fetch verifies the sha256 after the transfer
+before renaming into place. cp and boto3 do neither: the ratios show that price.
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [ROOT, os.path.join(ROOT, ".skyforge", "collections")]
+
+from tests.servers.s3 import S3Server  # noqa: E402
+
+MEMORY_LIMIT_MIB = 100
+PRELUDE = "import sys; sys.path[:0] = %r\n" % [ROOT, os.path.join(ROOT, ".skyforge", "collections")]
+
+
+def parse_size(text):
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    text = text.strip().upper().rstrip("IB")
+    if text and text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)
+
+
+def make_source(path, size):
+    chunk = os.urandom(1 << 20)
+    with open(path, "wb") as handle:
+        left = size
+        while left > 0:
+            piece = chunk[:min(left, len(chunk))]
+            handle.write(piece)
+            left -= len(piece)
+
+
+def child(argv):
+    """(seconds, peak RSS MiB) of running argv in a child process."""
+    started = time.monotonic()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.monotonic() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    out, err = proc.stdout.read(), proc.stderr.read()
+    if proc.returncode != 0:
+        raise SystemExit("%s failed (%d):\n%s%s" % (argv[:3], proc.returncode, out.decode(), err.decode()))
+    return elapsed, usage.ru_maxrss / 1024.0
+
+
+def python(code):
+    return [sys.executable, "-c", PRELUDE + code]
+
+
+def ours_store(store_url, options, src, key):
+    return python("from ansible_collections.skyforge.labs.plugins.module_utils import artifacts\n"
+                  "store = artifacts.open_store(%r, **%r)\n"
+                  "r = artifacts.store_file(store, %r, %r)\nassert r['changed']\n" % (store_url, options, src, key))
+
+
+def ours_fetch(store_url, options, key, dest):
+    return python("from ansible_collections.skyforge.labs.plugins.module_utils import artifacts\n"
+                  "store = artifacts.open_store(%r, **%r)\n"
+                  "r = artifacts.fetch_file(store, %r, %r)\nassert r['changed']\n" % (store_url, options, key, dest))
+
+
+def boto3_op(options, op, *args):
+    return python("import boto3\n"
+                  "c = boto3.client('s3', endpoint_url=%r, aws_access_key_id=%r, aws_secret_access_key=%r, "
+                  "region_name='us-east-1')\n"
+                  "c.%s(*%r)\n" % (options["endpoint_url"], options["access_key"], options["secret_key"], op, args))
+
+
+def idle_python():
+    return python("pass\n")
+
+
+def row(name, size, seconds, rss, baseline=None):
+    rate = size / float(1 << 20) / seconds
+    ratio = "" if baseline is None else "%5.2fx" % (seconds / baseline)
+    print("%-34s %8.2f s %9.1f MiB/s %9.1f MiB %8s" % (name, seconds, rate, rss, ratio))
+    return seconds
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="1G", help="file size, e.g. 1G, 256M (default 1G)")
+    parser.add_argument("--workdir", default=None, help="scratch directory (default: a temp dir)")
+    parser.add_argument("--skip-s3", action="store_true", help="only the file backend")
+    args = parser.parse_args()
+    size = parse_size(args.size)
+    work = tempfile.mkdtemp(prefix="bench-artifacts-", dir=args.workdir)
+    over = []
+    try:
+        src = os.path.join(work, "src.bin")
+        make_source(src, size)
+        print("file size: %d bytes (%.0f MiB); peak RSS of a bare interpreter: %.1f MiB"
+              % (size, size / float(1 << 20), child(idle_python())[1]))
+        print("%-34s %10s %15s %13s %8s" % ("operation", "time", "throughput", "peak RSS", "vs base"))
+
+        store_url = "file://" + os.path.join(work, "store")
+        base = row("cp (baseline)", size, *child(["cp", src, os.path.join(work, "cp.bin")]))
+        os.unlink(os.path.join(work, "cp.bin"))
+        seconds, rss = child(ours_store(store_url, {}, src, "lab/run/big.bin"))
+        row("artifact_store file://", size, seconds, rss, base)
+        over += [("store file://", rss)] if rss >= MEMORY_LIMIT_MIB else []
+        seconds, rss = child(ours_fetch(store_url, {}, "lab/run/big.bin", os.path.join(work, "fetched.bin")))
+        row("artifact_fetch file://", size, seconds, rss, base)
+        over += [("fetch file://", rss)] if rss >= MEMORY_LIMIT_MIB else []
+        shutil.rmtree(os.path.join(work, "store"))
+        os.unlink(os.path.join(work, "fetched.bin"))
+
+        if not args.skip_s3:
+            with S3Server(os.path.join(work, "s3"), buckets=("bench",)) as server:
+                options = server.options()
+                up = row("boto3 upload_file (baseline)", size,
+                         *child(boto3_op(options, "upload_file", src, "bench", "boto3/big.bin")))
+                seconds, rss = child(ours_store("s3://bench/ours", options, src, "lab/run/big.bin"))
+                row("artifact_store s3://", size, seconds, rss, up)
+                over += [("store s3://", rss)] if rss >= MEMORY_LIMIT_MIB else []
+                down = row("boto3 download_file (baseline)", size,
+                           *child(boto3_op(options, "download_file", "bench", "boto3/big.bin",
+                                           os.path.join(work, "boto3.bin"))))
+                os.unlink(os.path.join(work, "boto3.bin"))
+                seconds, rss = child(ours_fetch("s3://bench/ours", options, "lab/run/big.bin",
+                                                os.path.join(work, "fetched.bin")))
+                row("artifact_fetch s3://", size, seconds, rss, down)
+                over += [("fetch s3://", rss)] if rss >= MEMORY_LIMIT_MIB else []
+        print("peak memory of our operations: %s" % (
+            "all under %d MiB" % MEMORY_LIMIT_MIB if not over else
+            "OVER %d MiB: %s" % (MEMORY_LIMIT_MIB, ", ".join("%s %.1f MiB" % o for o in over))))
+        return 1 if over else 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
