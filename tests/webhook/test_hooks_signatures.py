@@ -1,0 +1,179 @@
+"""Every signature variant of every hook, against the real service (2 gunicorn processes):
+valid, invalid, missing, replayed, stale (Slack is the only scheme with a timestamp)."""
+
+import base64
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.webhook import hook_helpers as H
+
+PUSH = {"ref": "refs/heads/main", "pusher": {"name": "octo"}, "repository": {"name": "lab1"}}
+
+
+@pytest.fixture(scope="module")
+def svc(tmp_path_factory):
+    service = H.start_service(tmp_path_factory.mktemp("sigs"), workers=0)
+    yield service
+    service.stop()
+
+
+def refused(svc, path, data, headers, needle, status=401):
+    before = H.run_total(svc)
+    got, body, _ = H.post(svc, path, data, headers)
+    assert got == status, body
+    assert needle in body["error"], body
+    assert H.run_total(svc) == before
+    return body
+
+
+# -- GitHub ---------------------------------------------------------------------------------
+def test_github_valid(svc):
+    data, headers = H.github(PUSH)
+    status, body, _ = H.post(svc, "/hooks/github", data, headers)
+    assert status == 202, body
+    assert body["matched"] and body["rule"] == "push-main" and not body["duplicate"]
+    assert body["run"]["vars"] == {"who": "octo", "lab": "lab1"}
+
+
+def test_github_invalid(svc):
+    data, headers = H.github(PUSH)
+    refused(svc, "/hooks/github", data + b" ", headers, "does not match the body")
+    data, headers = H.github(PUSH, secret="another secret")
+    refused(svc, "/hooks/github", data, headers, "does not match the body")
+    data, headers = H.github(PUSH)
+    headers["X-Hub-Signature-256"] = headers["X-Hub-Signature-256"].replace("sha256=", "sha1=")
+    refused(svc, "/hooks/github", data, headers, "does not match the body")
+
+
+def test_github_missing(svc):
+    data, headers = H.github(PUSH)
+    del headers["X-Hub-Signature-256"]
+    refused(svc, "/hooks/github", data, headers, "missing X-Hub-Signature-256")
+
+
+def test_github_replayed_delivery_returns_the_same_run(svc):
+    data, headers = H.github(PUSH, delivery="replayed-delivery-1")
+    first = H.post(svc, "/hooks/github", data, headers)[1]
+    total = H.run_total(svc)
+    with ThreadPoolExecutor(8) as pool:   # concurrent redeliveries hit both gunicorn workers
+        again = list(pool.map(lambda _: H.post(svc, "/hooks/github", data, headers), range(8)))
+    assert {(s, b["run"]["id"], b["duplicate"]) for s, b, _ in again} == {
+        (202, first["run"]["id"], True)}
+    assert H.run_total(svc) == total
+
+
+# -- GitLab ---------------------------------------------------------------------------------
+def test_gitlab_valid_and_replayed(svc):
+    data, headers = H.gitlab({"object_kind": "push", "user_username": "gl"}, uuid_="gl-uuid-1")
+    status, first, _ = H.post(svc, "/hooks/gitlab", data, headers)
+    assert status == 202 and first["matched"] and first["run"]["vars"] == {"who": "gl"}
+    status, again, _ = H.post(svc, "/hooks/gitlab", data, headers)
+    assert status == 202 and again["duplicate"] and again["run"]["id"] == first["run"]["id"]
+
+
+def test_gitlab_invalid_and_missing(svc):
+    data, headers = H.gitlab({"object_kind": "push"}, token=H.GITLAB_TOKEN + "x")
+    refused(svc, "/hooks/gitlab", data, headers, "does not match hooks.gitlab.token")
+    data, headers = H.gitlab({"object_kind": "push"}, token=H.GITLAB_TOKEN[:-1])
+    refused(svc, "/hooks/gitlab", data, headers, "does not match hooks.gitlab.token")
+    del headers["X-Gitlab-Token"]
+    refused(svc, "/hooks/gitlab", data, headers, "missing X-Gitlab-Token")
+
+
+# -- Slack ----------------------------------------------------------------------------------
+def test_slack_valid_answers_in_slack_format(svc):
+    data, headers = H.slack("hello slackers")
+    status, body, resp_headers = H.post(svc, "/hooks/slack", data, headers)
+    assert status == 200 and resp_headers["Content-Type"] == "application/json"
+    assert body["response_type"] == "ephemeral"
+    assert "Started `quick` run " in body["text"] and "status *queued*" in body["text"]
+    run_id = body["text"].split("run ", 1)[1].split(":", 1)[0]
+    assert f"<https://skyforge.example.com/#run={run_id}|Open the run>" in body["text"]
+    assert svc.run(run_id)["vars"] == {"who": "slackers"}
+
+
+def test_slack_unmatched_and_refused_commands_answer_200_with_a_reason(svc):
+    before = H.run_total(svc)
+    data, headers = H.slack("goodbye")
+    status, body, _ = H.post(svc, "/hooks/slack", data, headers)
+    assert status == 200 and "No rule matches" in body["text"]
+    data, headers = H.slack("hello {{lookup('pipe','id')}}")
+    status, body, _ = H.post(svc, "/hooks/slack", data, headers)
+    assert status == 200 and "Could not start a run" in body["text"] and "'{{'" in body["text"]
+    assert H.run_total(svc) == before
+
+
+def test_slack_invalid_and_missing(svc):
+    data, headers = H.slack("hello x", secret="wrong")
+    refused(svc, "/hooks/slack", data, headers, "X-Slack-Signature does not match")
+    data, headers = H.slack("hello x")
+    refused(svc, "/hooks/slack", data.replace(b"hello", b"HELLO"), headers, "does not match")
+    for missing in ("X-Slack-Signature", "X-Slack-Request-Timestamp"):
+        data, headers = H.slack("hello x")
+        del headers[missing]
+        refused(svc, "/hooks/slack", data, headers, "missing X-Slack-Signature or")
+    data, headers = H.slack("hello x")
+    headers["X-Slack-Request-Timestamp"] = "yesterday"
+    refused(svc, "/hooks/slack", data, headers, "Unix time")
+
+
+def test_slack_stale(svc):
+    now = int(time.time())
+    for ts in (now - 301, now + 400, 0):
+        data, headers = H.slack("hello old", ts=ts)
+        refused(svc, "/hooks/slack", data, headers, "stale request")
+    data, headers = H.slack("hello recent", ts=now - 200)     # inside the 5 minutes
+    assert H.post(svc, "/hooks/slack", data, headers)[0] == 200
+
+
+def test_slack_replay_refused_across_processes(svc):
+    data, headers = H.slack("hello once")
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: H.post(svc, "/hooks/slack", data, headers), range(8)))
+    statuses = sorted(s for s, _, _ in results)
+    assert statuses == [200] + [401] * 7, results
+    assert all("replayed request" in b["error"] for s, b, _ in results if s == 401)
+    assert sum("Started" in b.get("text", "") for s, b, _ in results) == 1
+
+
+# -- generic --------------------------------------------------------------------------------
+@pytest.mark.parametrize("fmt", ["prefixed-hex", "hex", "upper-hex", "base64"])
+def test_generic_valid_encodings(svc, fmt):
+    data = json.dumps({"action": "render", "who": fmt}).encode()
+    mac = H.generic_sig(data)
+    value = {"prefixed-hex": "sha512=" + mac.hexdigest(), "hex": mac.hexdigest(),
+             "upper-hex": mac.hexdigest().upper(),
+             "base64": base64.b64encode(mac.digest()).decode()}[fmt]
+    status, body, _ = H.post(svc, "/hooks/generic/ci", data,
+                             {"Content-Type": "application/json", "X-Signature": value})
+    assert status == 202 and body["matched"] and body["run"]["vars"]["who"] == fmt, body
+
+
+def test_generic_other_algorithm_and_header(svc):
+    data = json.dumps({"who": "legacy"}).encode()
+    value = "sha1=" + H.generic_sig(data, "sha1").hexdigest()
+    status, body, _ = H.post(svc, "/hooks/generic/legacy", data,
+                             {"Content-Type": "application/json", "X-Sig": value})
+    assert status == 202 and body["rule"] == "legacy"
+
+
+def test_generic_invalid_missing_and_replayed(svc):
+    data = json.dumps({"action": "render", "who": "x"}).encode()
+    base = {"Content-Type": "application/json"}
+    sha256 = H.generic_sig(data, "sha256").hexdigest()      # the wrong algorithm for 'ci'
+    refused(svc, "/hooks/generic/ci", data, dict(base, **{"X-Signature": sha256}),
+            "X-Signature does not match the body (HMAC-SHA512")
+    wrong = H.generic_sig(data, secret="nope").hexdigest()
+    refused(svc, "/hooks/generic/ci", data, dict(base, **{"X-Signature": wrong}),
+            "does not match")
+    refused(svc, "/hooks/generic/ci", data, dict(base, **{"X-Signature": "!!notbase64"}),
+            "does not match")
+    refused(svc, "/hooks/generic/ci", data, base, "missing X-Signature header")
+    signed = dict(base, **{"X-Signature": H.generic_sig(data).hexdigest(), "X-Delivery": "d-1"})
+    first = H.post(svc, "/hooks/generic/ci", data, signed)[1]
+    again = H.post(svc, "/hooks/generic/ci", data, signed)[1]
+    assert again["duplicate"] and again["run"]["id"] == first["run"]["id"]
+    refused(svc, "/hooks/generic/nope", data, signed, "no hook 'generic/nope'", 404)
