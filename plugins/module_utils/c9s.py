@@ -58,6 +58,10 @@ COMPONENT_LABEL = "skyforge.labs/component"
 TOPOLOGY_WARN_BYTES = 1048576
 TOPOLOGY_MAX_BYTES = 1572864 - 65536
 
+# What a launcher pod already has in its working directory /clabernetes.
+LAUNCHER_FILES = frozenset(("topo.clab.yaml", "tunnels.yaml", "files-from-url.yaml",
+                            "configured-pull-secrets.yaml", "manager"))
+
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 
@@ -373,6 +377,34 @@ def _warn_node_pitfalls(lab, clab, plan, wanted, api_version):
             "or configure them after deploy" % _short_list(ns_scripts))
 
 
+def _warn_definition_pitfalls(clab, plan, api_version, topo_name, naming, node_map):
+    topo = clab["topology"]
+    if api_version == "clabernetes.containerlab.dev/v1alpha1":
+        grouped = [node for node in clab_utils.node_names(clab)
+                   if any(level == "groups" and settings
+                          for level, settings in clab_utils.node_levels(clab, node))]
+        if grouped:
+            plan.warnings.append(
+                "nodes %s take settings from topology.groups, which Clabernetes v0.6 leaves out of "
+                "each node's launcher topology (only defaults, the node's kind and the node are "
+                "kept); move those settings to kinds or the nodes" % _short_list(grouped))
+        extended = [str(index) for index, link in enumerate(topo.get("links") or [])
+                    if not (isinstance(link, dict) and all(isinstance(ep, str) for ep in link.get("endpoints") or [None]))]
+        if extended:
+            plan.warnings.append(
+                "links %s use the extended link format; Clabernetes v0.6 only parses "
+                "'endpoints: [\"node:iface\", \"node:iface\"]' and will not deploy them"
+                % ", ".join(extended[:10]))
+    if naming in ("prefixed", "global"):
+        too_long = [node for node in node_map.values()
+                    if len(topo_name) + len(node) + len("--vx") > names.LABEL_MAX]
+        if too_long:
+            plan.warnings.append(
+                "with %s naming Clabernetes names Services '<topology>-<node>-vx', which must stay "
+                "within 63 characters; too long for nodes %s: shorten the lab or node names or use "
+                "naming non-prefixed" % (naming, _short_list(too_long)))
+
+
 def plan_render(lab, namespace, name=None, api_version=API_VERSIONS[0],
                 max_configmap_bytes=DEFAULT_MAX_CONFIGMAP_BYTES, large_file_url=None,
                 labels=None, expose=None, status_probes=None, naming="global"):
@@ -407,6 +439,7 @@ def plan_render(lab, namespace, name=None, api_version=API_VERSIONS[0],
 
     wanted = _collect(lab, clab, plan, api_version)
     _warn_node_pitfalls(lab, clab, plan, wanted, api_version)
+    _warn_definition_pitfalls(clab, plan, api_version, topo_name, naming, node_map)
 
     blobs = {}
     described = {}
@@ -448,6 +481,10 @@ def plan_render(lab, namespace, name=None, api_version=API_VERSIONS[0],
         urls = {}
         for path, mode, ref in wanted.get(node, ()):
             file_path = _mount_path(clab, ref, path, k8s_node)
+            if file_path in LAUNCHER_FILES:
+                raise LabError("node %s: %s would be mounted over /clabernetes/%s, which the "
+                               "Clabernetes launcher uses itself; rename the file in the lab"
+                               % (node, path, file_path), node=node, path=path)
             blob = described[path]
             if blob.sha256 in cm_of:
                 cm_name, key = cm_of[blob.sha256]

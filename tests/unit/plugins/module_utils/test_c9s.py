@@ -524,3 +524,32 @@ def test_corrupt_bundle_is_a_clear_error(tmp_path):
     path.write_bytes(b"\x1f\x8b not really gzip")
     with pytest.raises(LabError, match="not a readable"):
         c9s.render(str(path), str(tmp_path / "m.yml"), "lab-ns")
+
+
+def test_clabernetes_v06_pitfalls_are_warned(tmp_path):
+    lab = make_lab(tmp_path / "lab", """\
+        name: pitfalls
+        topology:
+          groups:
+            spine: { kind: linux, image: alpine }
+          nodes:
+            s1: { group: spine }
+            %s: { kind: linux }
+          links:
+            - type: veth
+              endpoints: [{node: s1, interface: eth1}, {node: l1, interface: eth1}]
+        """ % ("l" * 60), {})
+    v06 = render(lab, tmp_path, api_version="clabernetes.containerlab.dev/v1alpha1")[0]["warnings"]
+    text = "\n".join(v06)
+    assert "nodes s1 take settings from topology.groups" in text
+    assert "links 0 use the extended link format" in text
+    assert "'<topology>-<node>-vx'" in text and "l" * 60 in text
+    c9s_run = render(lab, tmp_path, naming="non-prefixed")[0]["warnings"]
+    assert not any("groups" in w or "extended" in w or "-vx" in w for w in c9s_run)
+
+
+def test_files_over_the_launcher_own_files_are_refused(tmp_path):
+    lab = make_lab(tmp_path / "lab", "name: l\ntopology: {nodes: {r1: {binds: ['topo.clab.yaml:/x']}}}\n",
+                   {"topo.clab.yaml": "x\n"})
+    with pytest.raises(LabError, match="launcher uses itself"):
+        render(lab, tmp_path)
