@@ -35,9 +35,16 @@ def canonical_json(data):
                        ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def inputs_digest(topology_bytes, provider, settings, plugins, defaults_bytes, environment):
-    """sha256 over everything the caller passes to netlab, in canonical form."""
+def inputs_digest(topology_bytes, provider, settings, plugins, defaults_bytes, environment,
+                  implicit_defaults=None):
+    """sha256 over everything the caller passes to netlab, in canonical form.
+
+    implicit_defaults: {path: bytes} of defaults files netlab reads on its own
+    (topology-defaults.yml next to the topology, /etc/netlab/defaults.yml).
+    """
     document = {
+        "implicit_defaults_sha256": dict(
+            (path, _bundle.sha256_bytes(data)) for path, data in (implicit_defaults or {}).items()),
         "topology_sha256": _bundle.sha256_bytes(topology_bytes),
         "provider": provider,
         "settings": settings or {},

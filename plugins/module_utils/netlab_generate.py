@@ -29,6 +29,19 @@ except ImportError:
     yaml = None
 
 CLAB_FILE = "clab.yml"
+# Defaults files netlab reads without being asked (user defaults under HOME are
+# ignored: HOME is private).
+IMPLICIT_DEFAULTS = ("topology-defaults.yml", "/etc/netlab/defaults.yml")
+
+
+def _implicit_defaults(topology_dir):
+    found = {}
+    for name in IMPLICIT_DEFAULTS:
+        path = os.path.join(topology_dir, name)
+        if os.path.isfile(path):
+            with open(path, "rb") as handle:
+                found[path] = handle.read()
+    return found
 
 
 def _version(executable):
@@ -115,7 +128,7 @@ def _prepare(topology, workdir, bundle, provider, settings, plugins, defaults, e
         "environment": environment, "timeout": timeout,
         "seed": lab_files.seed_candidates(data, topology_dir),
         "digest": lab_bundle.inputs_digest(raw, provider, settings, plugins, defaults_bytes,
-                                           environment),
+                                           environment, _implicit_defaults(topology_dir)),
     }
 
 

@@ -84,8 +84,10 @@ options:
     default: 600
 attributes:
   check_mode:
+    description: Runs netlab in a temporary directory and reports what would change.
     support: full
   diff_mode:
+    description: Lists the lab files that were added, removed or changed.
     support: full
 notes:
   - Check mode runs netlab in a temporary directory (nothing is written to O(workdir) or

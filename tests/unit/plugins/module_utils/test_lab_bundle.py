@@ -77,3 +77,10 @@ def test_write_if_changed_leaves_identical_file_alone(tmp_path):
     after = os.stat(path)
     assert (before.st_ino, before.st_mtime_ns) == (after.st_ino, after.st_mtime_ns)
     assert lab_bundle.write_if_changed(path, b"abd")[0] is True
+
+
+def test_inputs_digest_covers_defaults_netlab_reads_on_its_own():
+    base = dict(topology_bytes=b"x: 1\n", provider="clab", settings={}, plugins=[],
+                defaults_bytes=[], environment={})
+    assert lab_bundle.inputs_digest(**base) != lab_bundle.inputs_digest(
+        implicit_defaults={"/lab/topology-defaults.yml": b"device: frr\n"}, **base)

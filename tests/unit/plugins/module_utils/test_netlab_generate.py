@@ -310,3 +310,27 @@ def test_stale_files_from_an_earlier_topology_do_not_survive(tmp_path):
     assert result["nodes"] == ["r1", "r2"]
     assert not (tmp_path / "lab" / "work" / "host_vars" / "r3").exists()
     assert not [n for n in members(result["bundle"]) if "r3" in n]
+
+
+def test_topology_defaults_next_to_the_topology_count_as_input(tmp_path):
+    src = example(tmp_path, "frr-small")
+    before = run(src / "topology.yml", tmp_path, "before", check_mode=True)
+    (src / "topology-defaults.yml").write_text("addressing:\n  loopback:\n    ipv4: 10.99.0.0/24\n")
+    after = run(src / "topology.yml", tmp_path, "after")
+    assert before["manifest"]["inputs_sha256"] != after["manifest"]["inputs_sha256"]
+    assert b'"10.99.0.1"' in bundle_mod.read_bundle(after["bundle"])["group_vars/all/topology.json"][0]
+
+
+def test_concurrent_run_on_the_same_workdir_is_refused(tmp_path):
+    from ansible_collections.skyforge.labs.plugins.module_utils.lab_workdir import WorkdirRun
+    workdir = tmp_path / "lab" / "work"
+    workdir.mkdir(parents=True)
+    holder = WorkdirRun(str(workdir))
+    holder.begin()
+    try:
+        with pytest.raises(LabError) as err:
+            run(os.path.join(EXAMPLES, "frr-small", "topology.yml"), tmp_path)
+        assert "another netlab_generate run" in err.value.message
+    finally:
+        holder.rollback()
+    assert sorted(os.listdir(str(workdir))) == [STATE_DIR]
