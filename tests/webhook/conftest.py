@@ -205,7 +205,7 @@ def read_sse(conn, path, headers=None, stop_after=None):
     assert resp.status == 200, resp.read()
     events, current = [], {}
     while True:
-        line = resp.fp.readline()
+        line = resp.readline()
         if not line:
             return events, False
         line = line.decode().rstrip("\n")
