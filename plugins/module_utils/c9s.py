@@ -621,8 +621,35 @@ def write_manifests(lab, plan, handle):
         handle.write(dump_yaml(obj).encode("utf-8"))
         del obj
     handle.write(b"---\n")
-    handle.write(dump_yaml(plan.topology).encode("utf-8"))
+    for chunk in topology_yaml_chunks(plan.topology):
+        handle.write(chunk.encode("utf-8"))
     return summary
+
+
+_MOUNTS_LINE = "\n    filesFromConfigMap: {}\n"
+_NODES_PER_CHUNK = 64
+
+
+def topology_yaml_chunks(topology):
+    """dump_yaml(topology), produced piecewise: the YAML representer needs ~10x the size of
+    the mounts table in memory, so the table is dumped a few nodes at a time and indented
+    under its key (the same text a whole-object dump gives, see the unit tests)."""
+    mounts = (topology["spec"].get("deployment") or {}).get("filesFromConfigMap")
+    if not mounts:
+        yield dump_yaml(topology)
+        return
+    skeleton = dict(topology, spec=dict(topology["spec"], deployment=dict(
+        topology["spec"]["deployment"], filesFromConfigMap={})))
+    head, sep, tail = dump_yaml(skeleton).partition(_MOUNTS_LINE)
+    if not sep or _MOUNTS_LINE in tail:
+        yield dump_yaml(topology)
+        return
+    yield head + "\n    filesFromConfigMap:\n"
+    nodes = sorted(mounts)
+    for start in range(0, len(nodes), _NODES_PER_CHUNK):
+        part = dict((node, mounts[node]) for node in nodes[start:start + _NODES_PER_CHUNK])
+        yield "".join("      " + line for line in dump_yaml(part).splitlines(True))
+    yield tail
 
 
 class _HashingWriter(object):

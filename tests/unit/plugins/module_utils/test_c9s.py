@@ -553,3 +553,13 @@ def test_files_over_the_launcher_own_files_are_refused(tmp_path):
                    {"topo.clab.yaml": "x\n"})
     with pytest.raises(LabError, match="launcher uses itself"):
         render(lab, tmp_path)
+
+
+def test_piecewise_topology_yaml_equals_a_whole_dump(tmp_path):
+    nodes = dict(("n%03d" % i, {"binds": ["f/%d:/f" % i, "f/shared:/s"]}) for i in range(150))
+    files = dict(("f/%d" % i, "x%d\n" % i) for i in range(150))
+    files["f/shared"] = "s\n"
+    lab = make_lab(tmp_path / "lab", yaml.safe_dump({"name": "chunks", "topology": {"nodes": nodes}}), files)
+    with c9s.open_lab(lab) as opened:
+        plan = c9s.plan_render(opened, "lab-ns")
+    assert "".join(c9s.topology_yaml_chunks(plan.topology)) == c9s.dump_yaml(plan.topology)
