@@ -11,10 +11,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from concurrent.futures import ThreadPoolExecutor
+
 from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.k8s import Api, connect
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s_manifests import (
-    TOPOLOGY_GROUPS, load_lab)
+    TOPOLOGY_GROUPS, load_lab, peek_topology)
 from ansible_collections.skyforge.labs.plugins.module_utils import c9s_deploy
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s_wait import (
     Baseline, definition_nodes, wait_ready)
@@ -39,7 +41,22 @@ def run(params, check_mode=False):
 def _present(api, params, check_mode):
     if not params.get("src"):
         raise LabError("state=present needs src: the manifests file skyforge.labs.c9s_render wrote")
+    # list what the cluster holds while the (possibly large) manifests file is parsed
+    prefetch = None
+    peek = peek_topology(params["src"])
+    if peek is not None:
+        namespace = params.get("namespace") or peek["metadata"].get("namespace")
+        name = peek["metadata"].get("name")
+        if namespace and name:
+            pool = ThreadPoolExecutor(max_workers=1)
+            prefetch = (namespace, name, pool.submit(c9s_deploy.list_configmaps, api, namespace, name))
+            pool.shutdown(wait=False)
     lab = load_lab(params["src"], params.get("namespace"))
+    existing = None
+    if prefetch is not None:
+        listed = prefetch[2].result()
+        if prefetch[:2] == (lab.namespace, lab.name):
+            existing = listed
     result = {"changed": False, "namespace": lab.namespace, "lab": lab.name, "objects": []}
     namespace_missing = False
     if params.get("create_namespace"):
@@ -51,7 +68,7 @@ def _present(api, params, check_mode):
     result["api_version"] = api_version
     applier = c9s_deploy.Applier(api, lab, api_version, params["field_manager"],
                                  force=params.get("force_conflicts"), dry_run=check_mode)
-    applier.run(prune=params.get("prune", True), namespace_missing=namespace_missing)
+    applier.run(prune=params.get("prune", True), namespace_missing=namespace_missing, existing_cms=existing)
     result["objects"].extend(applier.objects)
     result["changed"] = any(o["action"] != "unchanged" for o in result["objects"])
     result["diff"] = applier.diffs

@@ -110,6 +110,13 @@ def ensure_namespace(api, namespace, field_manager, dry_run):
 # -- apply -----------------------------------------------------------------------------------
 
 
+def list_configmaps(api, namespace, lab):
+    """{name: ConfigMap} of the lab's labelled ConfigMaps (404-free: empty when no namespace)."""
+    items = call(api, "GET", cm_path(namespace), "list", "ConfigMap", namespace=namespace,
+                 query=[("labelSelector", lab_selector(lab))]).get("items") or []
+    return {item["metadata"]["name"]: item for item in items}
+
+
 def _owned_by(obj, field_manager):
     return any(m.get("manager") == field_manager and m.get("operation") == "Apply"
                for m in (obj.get("metadata") or {}).get("managedFields") or [])
@@ -209,7 +216,7 @@ class Applier:
             raise translate(exc, "get", resource_of("Topology", self.api_version), name=self.lab.name,
                             namespace=self.lab.namespace, host=self.api.host, kind="Topology")
 
-    def run(self, prune=True, namespace_missing=False):
+    def run(self, prune=True, namespace_missing=False, existing_cms=None):
         ns = self.lab.namespace
         if namespace_missing:
             # dry run into a namespace that does not exist yet: the server would reject every
@@ -219,7 +226,8 @@ class Applier:
                 self.diffs.append({"before_header": "(absent)", "after_header": "%s/%s" % (
                     obj["kind"], obj["metadata"]["name"]), "before": {}, "after": view(obj)})
             return self
-        existing_cms = self._list(cm_path(ns))
+        if existing_cms is None:
+            existing_cms = list_configmaps(self.api, ns, self.lab.name)
         self.topology_before = self._get_topology()
 
         pending = [cm for cm in self.lab.configmaps

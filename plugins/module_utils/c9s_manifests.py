@@ -61,6 +61,26 @@ def lab_selector(name):
     return "%s=%s,%s=%s" % (MANAGED_BY, MANAGED_BY_VALUE, LAB_LABEL, name)
 
 
+def peek_topology(path):
+    """The last document when it is a Topology (c9s_render writes it last), else None.
+
+    Cheap (parses only that document), so the caller can start talking to the cluster while
+    the full file is parsed; load_lab still validates everything.
+    """
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - 4 * 1024 * 1024))
+            tail = handle.read().decode("utf-8")
+        doc = yaml.load(tail[tail.rfind("\n---") + 4:] if "\n---" in tail else tail, Loader=_Loader)
+    except Exception:  # anything odd: load_lab reports it properly
+        return None
+    if isinstance(doc, dict) and doc.get("kind") == "Topology" and isinstance(doc.get("metadata"), dict):
+        return doc
+    return None
+
+
 def load_lab(path, namespace=None):
     """Parse and validate the manifests file; namespace overrides metadata.namespace."""
     if not HAS_YAML:
