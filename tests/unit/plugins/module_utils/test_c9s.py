@@ -317,6 +317,15 @@ def test_output_order_and_labels(tmp_path):
     assert topo["metadata"]["name"] not in names_in_order
 
 
+def test_c9s_apply_accepts_the_output(tmp_path):
+    """The contract with c9s_apply: its manifest reader takes what we write as is."""
+    from ansible_collections.skyforge.labs.plugins.module_utils import c9s_manifests
+    lab = make_lab(tmp_path / "lab", LAYERED, LAYERED_FILES)
+    _result, cms, topo, dest = render(lab, tmp_path, max_configmap_bytes=2000)
+    loaded = c9s_manifests.load_lab(dest)
+    assert loaded.topology == topo and loaded.configmaps == cms and loaded.namespace == "lab-ns"
+
+
 def test_content_change_gives_new_configmap_names(tmp_path):
     lab = make_lab(tmp_path / "lab", LAYERED, LAYERED_FILES)
     _r, before, _t, _d = render(lab, tmp_path)
