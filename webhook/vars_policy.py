@@ -67,7 +67,7 @@ def _allows(schemas):
 
 def _refuse(path, message):
     from .service import ApiError  # service calls check(): import here, not at load
-    raise ApiError(422, f"{message} at {_path(path)}", path=_path(path))
+    raise ApiError(422, f"{_path(path)}: {message}", path=_path(path))
 
 
 def _walk(value, schemas, allowed, path):
