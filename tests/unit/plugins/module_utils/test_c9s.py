@@ -572,3 +572,29 @@ def test_piecewise_topology_yaml_equals_a_whole_dump(tmp_path):
     with c9s.open_lab(lab) as opened:
         plan = c9s.plan_render(opened, "lab-ns")
     assert "".join(c9s.topology_yaml_chunks(plan.topology)) == c9s.dump_yaml(plan.topology)
+
+
+NASTY = {
+    "empty": b"",
+    "nul": b"a\x00b\n",
+    "crlf": b"one\r\ntwo\r\n",
+    "separators": "x\u2028y\u2029z\x85\n".encode("utf-8"),
+    "bom": "\ufeffbom first\n".encode("utf-8"),
+    "indent": b"   leading spaces\n  then less\n",
+    "trailing": b"trailing spaces   \n\n\n",
+    "no-newline": b"no newline at end",
+    "tabs": b"\tTAB\t\n",
+    "yaml-ish": b"--- \n...\n? key\n: value\n# comment\n",
+    "latin1": "caf\xe9".encode("latin-1"),
+}
+
+
+def test_any_content_survives_the_yaml_round_trip_byte_for_byte(tmp_path):
+    binds = ["files/%s:/f/%s" % (name, name) for name in sorted(NASTY)]
+    lab = make_lab(tmp_path / "lab", yaml.safe_dump({"name": "nasty", "topology": {"nodes": {"r1": {"binds": binds}}}}),
+                   dict(("files/" + name, data) for name, data in NASTY.items()))
+    _result, cms, topo, _dest = render(lab, tmp_path)
+    mounts = topo["spec"]["deployment"]["filesFromConfigMap"]["r1"]
+    assert len(mounts) == len(NASTY)
+    for mount in mounts:
+        assert mounted_content(cms, mount) == NASTY[mount["filePath"].split("/", 1)[1]]
