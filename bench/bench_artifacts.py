@@ -49,7 +49,13 @@ def make_source(path, size):
 
 
 def child(argv):
-    """(seconds, peak RSS MiB) of running argv in a child process."""
+    """(seconds, peak RSS MiB) of running argv in a child process.
+
+    Dirty pages of the previous step are flushed first (untimed) so one step's write-back
+    is not billed to the next. Peak RSS is the child's ru_maxrss, which includes what the
+    child inherited from this process at fork (see the bare interpreter and cp rows): an
+    upper bound."""
+    os.sync()
     started = time.monotonic()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _pid, status, usage = os.wait4(proc.pid, 0)
