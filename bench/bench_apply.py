@@ -68,7 +68,7 @@ def timed(func):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--configmaps", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args(argv)
@@ -108,7 +108,7 @@ def main(argv=None):
         kubectl_times, our_times, noop_times = [], [], []
         for number in range(args.rounds):
             path_k = manifests("kubectl-%d" % number)
-            seconds, _ = timed(lambda: kubectl_apply(path_k))
+            seconds, _unused = timed(lambda: kubectl_apply(path_k))
             kubectl_times.append(seconds)
             path_o = manifests("ours-%d" % number)
             seconds, result = timed(lambda: ours(path_o))
@@ -120,7 +120,7 @@ def main(argv=None):
                 noop_times.append(seconds)
             print("round %d: kubectl %.2fs  c9s_apply %.2fs  c9s_apply no-op %.3fs" % (
                 number + 1, kubectl_times[-1], our_times[-1], noop_times[-1]))
-        kubectl_noop, _ = timed(lambda: kubectl_apply(path_k))
+        kubectl_noop, _unused = timed(lambda: kubectl_apply(path_k))
 
         k, o, n = statistics.median(kubectl_times), statistics.median(our_times), statistics.median(noop_times)
         print()

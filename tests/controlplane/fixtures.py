@@ -157,8 +157,8 @@ def lab_manifests(name, namespace, api_version="c9s.run/v1alpha1", files=None, n
     objects = [{"apiVersion": "v1", "kind": "ConfigMap",
                 "metadata": {"name": cm, "namespace": namespace, "labels": labels("files")},
                 "data": dict(sorted(data.items()))} for cm, data in sorted(files.items())]
-    clab = {"name": name, "topology": {"nodes": {n: {"kind": "linux", "image": "python:3.13-alpine"}
-                                                  for n in nodes}}}
+    node = {"kind": "linux", "image": "python:3.13-alpine"}
+    clab = {"name": name, "topology": {"nodes": {n: dict(node) for n in nodes}}}
     mounts = [{"filePath": "node_files/%s/%s" % (cm, key), "configMapName": cm, "configMapPath": key,
                "mode": "read"} for cm, data in sorted(files.items()) for key in sorted(data)]
     objects.append({

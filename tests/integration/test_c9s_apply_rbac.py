@@ -131,7 +131,7 @@ def test_with_the_role_the_user_applies_prunes_waits_and_deletes(control_plane, 
         time.sleep(1)
         assert waiting.poll() is None, "returned before the controller reported anything"
         controller.set_ready("c9s.run/v1alpha1", "demo", {"r1": True, "r2": True})
-        out, _ = waiting.communicate(timeout=60)
+        out = waiting.communicate(timeout=60)[0]
     finally:
         if waiting.poll() is None:
             waiting.kill()

@@ -75,8 +75,8 @@ def test_wait_returns_once_the_controller_reports_ready(control_plane, controlle
 
 
 @pytest.mark.parametrize("api_version", sorted(GROUPS))
-def test_a_ready_from_before_the_change_does_not_end_the_wait(control_plane, controller, namespace, tmp_path,
-                                                               api_version):
+def test_a_ready_from_before_the_change_does_not_end_the_wait(
+        control_plane, controller, namespace, tmp_path, api_version):
     src = write_manifests(tmp_path / "lab.yml", lab_manifests("demo", namespace, api_version,
                                                               files={"demo-a1": {"f": "1"}}))
     run(apply_params(control_plane.admin_kubeconfig, src=src))
@@ -133,10 +133,10 @@ def test_timeout_lists_node_readiness_pods_and_events(control_plane, admin_api, 
     core = client.CoreV1Api(admin_api)
     core.create_namespaced_pod(namespace, {"metadata": {"name": "demo-r2-launcher"}, "spec": {
         "containers": [{"name": "launcher", "image": "ghcr.io/srl-labs/clabernetes/clabernetes-launcher"}]}})
+    involved = {"kind": "Pod", "name": "demo-r2-launcher", "namespace": namespace}
     core.create_namespaced_event(namespace, {
         "metadata": {"name": "demo-r2.1"}, "type": "Warning", "reason": "FailedScheduling",
-        "message": "0/0 nodes are available", "involvedObject": {"kind": "Pod", "name": "demo-r2-launcher",
-                                                               "namespace": namespace}})
+        "message": "0/0 nodes are available", "involvedObject": involved})
     with pytest.raises(LabError) as err:
         run(apply_params(control_plane.admin_kubeconfig, src=src, wait=True, wait_timeout=2))
     message = str(err.value)
