@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 
 from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
 
@@ -48,9 +49,13 @@ def find_netlab(path=None):
                    % (sys.executable, INSTALL_HINT))
 
 
-def netlab_version(executable, env=None, timeout=60):
+def netlab_version(executable, timeout=60):
     """netlab's version string, from `netlab version` (falls back to package metadata)."""
-    result = run_netlab([executable, "version"], os.getcwd(), env or _base_env(), timeout)
+    home = tempfile.mkdtemp(prefix="netlab-home-")
+    try:
+        result = run_netlab([executable, "version"], home, netlab_env(home), timeout)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
     match = re.search(r"netlab version\s+(\S+)", result.stdout)
     if result.returncode == 0 and match:
         return match.group(1)
