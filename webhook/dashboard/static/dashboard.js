@@ -161,7 +161,10 @@ function setRunStatus(run) {
   $("cancel").hidden = !(canOperate() && ACTIVE.has(run.status) && !run.cancel_requested_at);
 }
 
+const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;  // colour codes: the page shows plain text
+
 function appendLog(text, cls) {
+  text = text.replace(ANSI, "");
   const log = $("log");
   const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
   const span = document.createElement("span");
