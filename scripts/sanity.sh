@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Run `ansible-test sanity` on this checkout, offline-capable.
+# Run `ansible-test sanity` on the collection exactly as it ships: built with
+# `ansible-galaxy collection build` (galaxy.yml's build_ignore leaves out the webhook
+# service, benchmarks and dev scripts, which are not part of the collection) and installed.
 # ansible-test wants the collection at .../ansible_collections/skyforge/labs and creates a
 # venv per test whose pip bootstrap downloads get-pip.py from a host that may be
 # unreachable: we pre-seed that cache file with a stand-in that uses ensurepip + pip.
@@ -9,9 +11,11 @@ venv=${VENV:-$top/.venv}
 work=$(mktemp -d /tmp/skyforge-sanity.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 dest="$work/ansible_collections/skyforge/labs"
-mkdir -p "$dest"
-# Tracked and not-ignored files only: keeps venvs, caches and tests/output out of the tree.
-(cd "$top" && git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t "$dest" 2>/dev/null || true)
+# Build from tracked and not-ignored files only, so venvs, caches and outputs never leak in.
+mkdir -p "$work/src"
+(cd "$top" && git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t "$work/src")
+"$venv/bin/ansible-galaxy" collection build --force --output-path "$work" "$work/src" >/dev/null
+"$venv/bin/ansible-galaxy" collection install --force --offline -p "$work" "$work"/skyforge-labs-*.tar.gz >/dev/null
 
 cache="$HOME/.ansible/test/cache"
 mkdir -p "$cache"
