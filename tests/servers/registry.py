@@ -6,7 +6,9 @@ Images are pushed with skopeo from an OCI layout the test writes.
 """
 
 import os
+import shutil
 import subprocess
+import warnings
 
 from tests.servers.common import free_port, require_tool, start, stop
 from tests.servers.oci_layout import write_layout
@@ -18,7 +20,18 @@ REGISTRY = "/usr/bin/docker-registry"
 def require_registry_tools():
     require_tool(REGISTRY, "apt-get install -y docker-registry")
     require_tool("skopeo", "apt-get install -y skopeo")
-    require_tool("htpasswd", "apt-get install -y apache2-utils")
+
+
+def bcrypt_line(user, password):
+    """An htpasswd line (bcrypt, the only scheme the registry accepts)."""
+    if shutil.which("htpasswd"):
+        return subprocess.run(["htpasswd", "-Bbn", user, password], check=True,
+                              stdout=subprocess.PIPE).stdout.decode().strip()
+    # Without apache2-utils: libxcrypt's bcrypt through the stdlib crypt module (Python < 3.13).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt
+    return "%s:%s" % (user, crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH)))
 
 
 class Registry(object):
@@ -39,9 +52,7 @@ class Registry(object):
             path = os.path.join(self.workdir, "htpasswd")
             with open(path, "w") as handle:
                 for user, password in sorted(self.users.items()):
-                    line = subprocess.run(["htpasswd", "-Bbn", user, password], check=True,
-                                          stdout=subprocess.PIPE).stdout.decode().strip()
-                    handle.write(line + "\n")
+                    handle.write(bcrypt_line(user, password) + "\n")
             return "auth:\n  htpasswd:\n    realm: skyforge-test\n    path: %s\n" % path
         if self.auth == "token":
             token_port = free_port()
