@@ -54,7 +54,8 @@ def make_api_blueprint():
         if key is not None and not 1 <= len(key) <= 255:
             raise ApiError(400, "Idempotency-Key must be 1 to 255 characters")
         run, created = submit_run(svc.config, svc.store, json_body(), key)
-        resp = jsonify(run_view(svc.store, run))
+        # no queue position / event counts here: they cost a scan per submission
+        resp = jsonify(run_view(svc.store, run, detail=False))
         resp.status_code = 202
         resp.headers["Location"] = f"{API}/runs/{run['id']}"
         if not created:

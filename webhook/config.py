@@ -43,7 +43,6 @@ SECTIONS: Dict[str, Dict[str, tuple]] = {
         "slots": (int, 2),
         "heartbeat_interval": (_NUM, 2.0),
         "dead_after": (_NUM, 10.0),
-        "claim_timeout": (_NUM, 30.0),
         "reconcile_interval": (_NUM, 2.0),
         "poll_interval": (_NUM, 0.01),
     },

@@ -79,7 +79,7 @@ class Store(abc.ABC):
     def workers(self) -> list: ...
 
     @abc.abstractmethod
-    def reconcile(self, now, dead_after, claim_timeout, dead_ids=()) -> list:
+    def reconcile(self, now, dead_after, dead_ids=()) -> list:
         """Reap runs of dead workers, re-queue stale claims; return [(run_id, action)]."""
 
     @abc.abstractmethod

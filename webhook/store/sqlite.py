@@ -200,8 +200,11 @@ class SqliteStore(Store):
                     if row[1] != request_hash:
                         raise IdempotencyConflict(idempotency_key)
                     return self._get(cur, row[0]), False
-            (depth,) = cur.execute("SELECT count(*) FROM runs WHERE status = 'queued'").fetchone()
-            if depth >= max_depth:
+            # stops after max_depth index entries instead of counting the whole queue
+            (full,) = cur.execute("SELECT EXISTS (SELECT 1 FROM runs WHERE status = 'queued' "
+                                  "LIMIT 1 OFFSET ?)", (max_depth - 1,)).fetchone()
+            if full:
+                depth = max_depth
                 self._bump(cur, "submissions_rejected_total", {"reason": "queue_full"})
                 return QueueFull(depth)
             cur.execute(
@@ -378,7 +381,7 @@ class SqliteStore(Store):
             out.append(w)
         return out
 
-    def reconcile(self, now, dead_after, claim_timeout=None, dead_ids=()):
+    def reconcile(self, now, dead_after, dead_ids=()):
         actions = []
         with self._tx() as cur:
             alive = {wid for (wid,) in cur.execute(
