@@ -309,7 +309,7 @@ def _rename_definition(clab, renamed):
 
 
 def _collect(lab, clab, plan, api_version):
-    """{node: [(file relpath, filePath, mode, FileRef)]} plus warnings."""
+    """{node: [(lab file relpath, normalised mode, FileRef)]}; warnings go to the plan."""
     wanted = {}
     outside = set()
     hosts_binds = []
@@ -408,7 +408,7 @@ def _warn_definition_pitfalls(clab, plan, api_version, topo_name, naming, node_m
 def plan_render(lab, namespace, name=None, api_version=API_VERSIONS[0],
                 max_configmap_bytes=DEFAULT_MAX_CONFIGMAP_BYTES, large_file_url=None,
                 labels=None, expose=None, status_probes=None, naming="global"):
-    """Work out every object; no file is written.  `lab` is a LabDir (see open_lab)."""
+    """Work out every object; no file is written.  `lab` comes from open_lab()."""
     _check_options(namespace, api_version, naming, max_configmap_bytes, status_probes, expose)
     plan = Plan()
     plan.namespace = namespace
