@@ -53,10 +53,11 @@ def _present(api, params, check_mode):
             pool.shutdown(wait=False)
     lab = load_lab(params["src"], params.get("namespace"))
     existing = None
-    if prefetch is not None:
-        listed = prefetch[2].result()
-        if prefetch[:2] == (lab.namespace, lab.name):
-            existing = listed
+    if prefetch is not None and prefetch[:2] == (lab.namespace, lab.name):
+        try:
+            existing = prefetch[2].result()
+        except LabError:  # e.g. a 403: reported in order (namespace first) by the real run below
+            existing = None
     result = {"changed": False, "namespace": lab.namespace, "lab": lab.name, "objects": []}
     namespace_missing = False
     if params.get("create_namespace"):

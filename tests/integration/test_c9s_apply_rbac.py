@@ -158,7 +158,7 @@ def test_namespace_creation_needs_the_cluster_role(control_plane, admin_api, nam
     denied = run_playbook(str(playbooks / "apply.yml"), {"src": src, "kubeconfig": control_plane.user_kubeconfig,
                                                          "create_namespace": True}, playbooks)
     assert denied.returncode != 0
-    assert "forbidden (403)" in denied.stdout and "clusterrole-namespaces.yaml" in denied.stdout
+    assert "forbidden (403)" in denied.stdout and "clusterrole-namespaces.yaml" in denied.stdout, denied.stdout[-3000:]
 
     assert grant(control_plane, playbooks, target, manage_namespaces=True).returncode != 0  # no namespace yet
     proc = grant(control_plane, playbooks, namespace, manage_namespaces=True)
