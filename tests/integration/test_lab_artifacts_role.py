@@ -21,6 +21,9 @@ def make_lab(tmp_path):
     (work / "clab.yml").write_text("name: lab1\ntopology:\n  nodes:\n    r1: {kind: linux}\n")
     (work / "node_files" / "r1" / "initial").write_text("#!/bin/sh\n")
     (work / "netlab.snapshot.pickle").write_bytes(os.urandom(64))
+    # netlab_generate's private HOME and rollback copy: not a lab output
+    (work / ".skyforge-generate" / "home" / ".netlab").mkdir(parents=True)
+    (work / ".skyforge-generate" / "home" / ".netlab" / "stats.json").write_text("{}")
     (tmp_path / "bundle.tar.gz").write_bytes(b"bundle")
     (tmp_path / "manifests.yml").write_text("kind: Topology\n")
     return {"lab_artifacts_name": "lab1", "lab_artifacts_run": "run-1",
@@ -57,6 +60,7 @@ def test_file_store(tmp_path):
     assert [r["key"] for r in listed] == EXPECTED_KEYS
     assert listed[0]["content_type"] == "application/gzip"
     assert listed[0]["metadata"] == {"lab": "lab1", "run": "run-1"}
+    assert [r["content_type"] for r in listed[1:]] == ["application/yaml", "application/yaml", "text/plain"]
 
 
 def test_s3_store(tmp_path):
