@@ -1,0 +1,54 @@
+# -*- coding: utf-8 -*-
+"""When a Topology status counts as fresh, and what 'ready' means per API generation."""
+
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s_wait import Baseline, evaluate
+
+ME = "skyforge-labs"
+
+
+def topo(generation, status=None, fields=()):
+    managed = [{"manager": m, "operation": op, "time": t, "fieldsV1": {"f:status": {}} if st else {"f:spec": {}}}
+               for m, op, t, st in fields]
+    obj = {"metadata": {"generation": generation, "managedFields": managed}}
+    if status is not None:
+        obj["status"] = status
+    return obj
+
+
+def test_after_a_spec_change_only_a_later_write_is_fresh():
+    before = topo(3, {"topologyReady": True}, [(ME, "Apply", "2026-01-01T00:00:00Z", False)])
+    after = topo(4, {"topologyReady": True})
+    baseline = Baseline(before, after, ME)
+    assert baseline.spec_changed
+    assert not baseline.fresh(after)[0]
+    assert baseline.fresh(topo(5, {"topologyReady": True}))[0]
+
+
+def test_without_a_change_the_status_must_not_predate_our_last_apply():
+    ours = (ME, "Apply", "2026-01-01T00:00:10Z", False)
+    stale = topo(4, {"topologyReady": True}, [ours, ("ctrl", "Update", "2026-01-01T00:00:09Z", True)])
+    fresh = topo(4, {"topologyReady": True}, [ours, ("ctrl", "Update", "2026-01-01T00:00:10Z", True)])
+    assert not Baseline(stale, stale, ME).fresh(stale)[0]
+    assert "before our last change" in Baseline(stale, stale, ME).fresh(stale)[1]
+    assert Baseline(fresh, fresh, ME).fresh(fresh)[0]
+
+
+def test_no_status_is_never_fresh():
+    created = topo(1)
+    assert Baseline(None, created, ME).fresh(created) == (False, "the controller has not written a status yet")
+
+
+def test_v06_needs_every_defined_node_ready():
+    status = {"topologyReady": True, "nodeReadiness": {"r1": "ready"},
+              "conditions": [{"type": "TopologyReady", "status": "True"}]}
+    info = evaluate({"status": status}, "clabernetes.containerlab.dev/v1alpha1", ["r1", "r2"])
+    assert not info["ready"] and info["nodes"]["r2"].startswith("unknown")
+    assert evaluate({"status": status}, "clabernetes.containerlab.dev/v1alpha1", ["r1"])["ready"]
+
+
+def test_c9s_run_counts_and_error():
+    status = {"topologyReady": True, "nodeCount": 2, "readyNodeCount": 2, "conditions": []}
+    assert evaluate({"status": status}, "c9s.run/v1alpha1", [])["ready"]
+    assert not evaluate({"status": dict(status, readyNodeCount=1)}, "c9s.run/v1alpha1", [])["ready"]
+    assert not evaluate({"status": dict(status, error="boom")}, "c9s.run/v1alpha1", [])["ready"]
+    assert not evaluate({"status": dict(status, nodeCount=0, readyNodeCount=0)}, "c9s.run/v1alpha1", [])["ready"]
