@@ -149,7 +149,12 @@ def _check_member_name(name, where):
         raise LabError("%s: member %r has control characters in its name" % (where, name))
 
 
-def _validated_members(archive, path):
+def validated_members(archive, path):
+    """The regular-file members of an open archive, after checking every member of it.
+
+    Raises LabError for the first member that is absolute, escapes with '..', is a link,
+    device or fifo, or is over the size caps; directories are skipped.
+    """
     members = []
     total = 0
     for member in archive:
@@ -179,7 +184,7 @@ def read_bundle(path):
         raise LabError("bundle %s does not exist; run netlab_generate first or fix the path" % path)
     try:
         with tarfile.open(path, mode="r:*") as archive:
-            members = _validated_members(archive, path)
+            members = validated_members(archive, path)
             files = {}
             for member in members:
                 if member.name in files:

@@ -140,7 +140,7 @@ class LabBundle(object):
         self._blobs = {}     # sha256 -> zlib-compressed content
         try:
             with tarfile.open(path, mode="r:*") as archive:
-                members = bundle_utils._validated_members(archive, path)
+                members = bundle_utils.validated_members(archive, path)
                 for member in members:
                     if member.name in self._files:
                         raise LabError("bundle %s: member %r appears twice; rebuild it with "
