@@ -8,7 +8,7 @@ Who may do what (the policy is a table, first match wins):
 
 * ``/healthz``, ``/readyz``: open (liveness/readiness probes carry no credentials; readyz
   reveals only whether a worker is alive).
-* ``/``, ``/dashboard/static/...``: open (the page holds no data; it calls the API with
+* ``/``, ``/static/...``: open (the page holds no data; it calls the API with
   the token the user types in).
 * ``/hooks/...``: no bearer token; each hook verifies its own signature.
 * ``/metrics``: viewer, or open with ``auth.open_metrics: true``.
@@ -126,7 +126,7 @@ def find_token(presented: str, tokens) -> Optional[Token]:
 
 def required_role(method: str, path: str, settings: AuthConfig):
     """The role a request needs, ``OPEN`` or ``HOOK``."""
-    if path in ("/healthz", "/readyz", "/") or path.startswith("/dashboard/static/"):
+    if path in ("/healthz", "/readyz", "/") or path.startswith("/static/"):
         return OPEN
     if path.startswith("/hooks/"):
         return HOOK

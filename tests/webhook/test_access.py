@@ -70,7 +70,7 @@ def test_open_and_protected_endpoints(svc):
     assert svc.request("GET", "/healthz")[0] == 200
     assert svc.request("GET", "/readyz")[0] in (200, 503)
     assert svc.request("GET", "/")[0] == 200                     # the page holds no data
-    assert svc.request("GET", "/dashboard/static/dashboard.js")[0] == 200
+    assert svc.request("GET", "/static/dashboard.js")[0] == 200
     assert svc.request("GET", "/metrics")[0] == 401
     status, text, _ = H.call(svc, "GET", "/metrics", "viewer")
     assert status == 200 and "skyforge_webhook_" in text

@@ -1,6 +1,7 @@
 """Routes of the dashboard."""
 
 import json
+import os
 import time
 
 from flask import (Blueprint, Response, current_app, jsonify, render_template,
@@ -46,8 +47,7 @@ def snapshots(keepalive):
 
 
 def make_blueprint():
-    bp = Blueprint("dashboard", __name__, template_folder="templates", static_folder="static",
-                   static_url_path="/dashboard/static")
+    bp = Blueprint("dashboard", __name__, template_folder="templates")
 
     @bp.get("/")
     def index():
@@ -85,5 +85,8 @@ OPENAPI_PATHS = {
 
 def init_app(app):
     from ..openapi import register_paths
+    # the dashboard's files are the app's static files (served by Flask's own /static
+    # route; the core has none of its own)
+    app.static_folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
     app.register_blueprint(make_blueprint())
     register_paths(OPENAPI_PATHS)
