@@ -1,6 +1,7 @@
 """A real gunicorn + worker: run lifecycle, events, SSE resume, stdout, metrics, status."""
 
 import glob
+import re
 import os
 import threading
 import time
@@ -133,7 +134,7 @@ def test_every_route_is_documented(shared_service):
     app = create_app(shared_service.config)
     doc = openapi_document()   # after create_app: includes paths extensions registered
     assert set(served["paths"]) <= set(doc["paths"])
-    routes = {(rule.rule.replace("<run_id>", "{run_id}"), method.lower())
+    routes = {(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method.lower())
               for rule in app.url_map.iter_rules() if rule.endpoint != "static"
               for method in rule.methods - {"HEAD", "OPTIONS"}}
     documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
