@@ -11,18 +11,22 @@ from tests.servers.s3 import S3Server
 
 pytestmark = pytest.mark.slow
 
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     with S3Server(str(tmp_path_factory.mktemp("s3")), buckets=("artifacts",)) as srv:
         yield srv
 
+
 @pytest.fixture
 def store(server, request):
     return artifacts.open_store("s3://artifacts/runs/" + request.node.name, **server.options())
 
+
 def write(path, data):
     path.write_bytes(data)
     return str(path)
+
 
 def test_store_fetch_roundtrip_records_sha_in_object_metadata(tmp_path, server, store):
     src = write(tmp_path / "bundle", b"abc" * 1000)
@@ -39,6 +43,7 @@ def test_store_fetch_roundtrip_records_sha_in_object_metadata(tmp_path, server, 
     assert fetched["changed"] is True and open(dest, "rb").read() == b"abc" * 1000
     assert artifacts.fetch_file(store, "lab/run1/bundle.tar.gz", dest)["changed"] is False
 
+
 def test_metadata_change_only_rewrites_the_record(tmp_path, store):
     src = write(tmp_path / "f", b"same")
     artifacts.store_file(store, src, "k", {"a": "1"})
@@ -46,6 +51,7 @@ def test_metadata_change_only_rewrites_the_record(tmp_path, store):
     assert updated["changed"] is True
     [listed] = artifacts.list_artifacts(store, "k")
     assert listed["metadata"] == {"a": "2"} and listed["content_type"] == "text/plain"
+
 
 def test_multipart_upload_and_download(tmp_path, store):
     # Above the multipart threshold: several parts in flight, then verified on the way back.
@@ -55,6 +61,7 @@ def test_multipart_upload_and_download(tmp_path, store):
     dest = str(tmp_path / "big.out")
     artifacts.fetch_file(store, "lab/big", dest, sha256=stored["sha256"])
     assert artifacts.hash_file(dest) == (stored["sha256"], len(data))
+
 
 def test_tampered_object_fails_fetch_and_leaves_dest(tmp_path, server, store):
     src = write(tmp_path / "f", b"original")
@@ -71,6 +78,7 @@ def test_tampered_object_fails_fetch_and_leaves_dest(tmp_path, server, store):
     assert open(dest, "rb").read() == b"previous"
     assert sorted(os.listdir(tmp_path)) == ["dest", "f"]
 
+
 def test_list_by_prefix(tmp_path, store):
     src = write(tmp_path / "f", b"x")
     for key in ("lab1/a", "lab1/b", "lab2/c"):
@@ -79,6 +87,7 @@ def test_list_by_prefix(tmp_path, store):
     assert [r["key"] for r in listed] == ["lab1/a", "lab1/b"]
     assert listed[0]["sha256"] == artifacts.hash_file(src)[0] and listed[0]["size"] == 1
     assert listed[0]["stored_at"]
+
 
 def test_missing_bucket_bad_credentials_and_unreachable_store(tmp_path, server):
     src = write(tmp_path / "f", b"x")
@@ -98,6 +107,7 @@ def test_missing_bucket_bad_credentials_and_unreachable_store(tmp_path, server):
     with pytest.raises(LabError, match="unreachable"):
         artifacts.fetch_file(down, "k", str(dest))
     assert not dest.exists()
+
 
 def test_oversized_metadata_is_refused_before_upload(tmp_path, store):
     src = write(tmp_path / "f", b"x")

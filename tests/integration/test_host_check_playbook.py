@@ -21,7 +21,7 @@ def extravars(root, tmp_path, **more):
 
 def test_kvm_host_passes(tmp_path):
     root = trees.build("kvm_host", str(tmp_path / "host"))
-    rc, results, _ = run_playbook(tmp_path / "run", PLAYBOOK, extravars(root, tmp_path))
+    rc, results, dummy = run_playbook(tmp_path / "run", PLAYBOOK, extravars(root, tmp_path))
     assert rc == 0
     check = results["Run the prerequisite checks"]
     assert check["_event"] == "runner_on_ok" and check["changed"] is False
@@ -34,7 +34,7 @@ def test_kvm_host_passes(tmp_path):
 
 def test_vm_without_nested_fails_with_remedies(tmp_path):
     root = trees.build("vm_no_nested", str(tmp_path / "host"))
-    rc, results, _ = run_playbook(tmp_path / "run", PLAYBOOK, extravars(root, tmp_path))
+    rc, results, dummy = run_playbook(tmp_path / "run", PLAYBOOK, extravars(root, tmp_path))
     assert rc == 2
     check = results["Run the prerequisite checks"]
     assert check["_event"] == "runner_on_failed"
@@ -46,7 +46,7 @@ def test_vm_without_nested_fails_with_remedies(tmp_path):
 
 def test_report_only(tmp_path):
     root = trees.build("unreadable_kvm", str(tmp_path / "host"))
-    rc, results, _ = run_playbook(tmp_path / "run", PLAYBOOK, extravars(root, tmp_path, fail_on="never"))
+    rc, results, dummy = run_playbook(tmp_path / "run", PLAYBOOK, extravars(root, tmp_path, fail_on="never"))
     assert rc == 0
     statuses = dict((c["name"], c["status"]) for c in results["Run the prerequisite checks"]["checks"])
     assert statuses["kvm"] == "fail"

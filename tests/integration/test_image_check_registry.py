@@ -171,7 +171,7 @@ def test_topology_images_and_the_module_failure_message(tmp_path, open_registry)
 
 def test_module_in_a_playbook(tmp_path, basic_registry):
     registries = [{"host": basic_registry.host, "insecure": True, "username": "alice", "password": "wonderland"}]
-    rc, results, _ = run_playbook(tmp_path, [{"hosts": "localhost", "gather_facts": False, "tasks": [
+    rc, results, dummy = run_playbook(tmp_path, [{"hosts": "localhost", "gather_facts": False, "tasks": [
         {"name": "ok", "skyforge.labs.image_check": {"images": [basic_registry.host + "/lab/hello:v1"],
                                                      "registries": registries}},
         {"name": "missing", "skyforge.labs.image_check": {"images": [basic_registry.host + "/lab/gone:v1"],
@@ -182,5 +182,3 @@ def test_module_in_a_playbook(tmp_path, basic_registry):
     assert ok["changed"] is False and ok["images"][0]["digest"] == basic_registry.digest
     assert failed["_event"] == "runner_on_failed" and "lab/gone:v1" in failed["msg"] and "HTTP 404" in failed["msg"]
     assert "wonderland" not in json.dumps([ok, failed])
-
-

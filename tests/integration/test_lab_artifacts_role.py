@@ -7,7 +7,9 @@ import pytest
 
 from ansible_collections.skyforge.labs.plugins.module_utils import artifacts
 from ansible_collections.skyforge.labs.plugins.module_utils.pod_logs import collect_pod_logs
-from tests.controlplane.fixtures import admin_api, admin_kubeconfig, control_plane, namespace  # noqa: F401
+from tests.controlplane.fixtures import (  # noqa: F401 pylint: disable=unused-import
+    admin_api, admin_kubeconfig, control_plane, namespace,
+)
 from tests.servers.playbook import run_playbook
 from tests.servers.s3 import S3Server
 
@@ -47,7 +49,7 @@ def collect_twice(tmp_path, role_vars):
     assert rc == 0, runner.stdout.read()
     assert sorted(first["Record the keys stored"]["ansible_facts"]["lab_artifacts_keys"]) == EXPECTED_KEYS
     assert all(first[name]["changed"] for name in STORE_TASKS)
-    rc, second, _ = run_playbook(tmp_path / "run2", play(role_vars))
+    rc, second, dummy = run_playbook(tmp_path / "run2", play(role_vars))
     assert rc == 0
     assert not any(second[name]["changed"] for name in STORE_TASKS)
 

@@ -102,7 +102,7 @@ class Registry(object):
             user, password = sorted(self.users.items())[0]
             argv[2:2] = ["--dest-creds", "%s:%s" % (user, password)]
         out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120,
-                             env=dict(os.environ, HOME=self.workdir))
+                             env=dict(os.environ, HOME=self.workdir), check=False)
         if out.returncode != 0:
             raise RuntimeError("skopeo push failed: %s" % out.stderr.decode()[-2000:])
         return digest

@@ -69,7 +69,7 @@ class TokenIssuer(object):
             return 200, ""
         if not header.startswith("Basic "):
             return 401, None
-        user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        user, dummy, password = base64.b64decode(header[6:]).decode().partition(":")
         if self.users.get(user) == password:
             return 200, user
         return 401, None
@@ -79,8 +79,8 @@ class TokenIssuer(object):
         if not subject:
             return access
         for scope in scopes:
-            kind, _, rest = scope.partition(":")
-            name, _, actions = rest.rpartition(":")
+            kind, dummy, rest = scope.partition(":")
+            name, dummy, actions = rest.rpartition(":")
             access.append({"type": kind, "name": name, "actions": [a for a in actions.split(",") if a]})
         return access
 

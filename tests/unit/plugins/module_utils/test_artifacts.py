@@ -79,7 +79,7 @@ def test_check_mode_writes_nothing(tmp_path, store):
 def test_no_temp_files_left_and_files_are_readable(tmp_path, store):
     src = write(tmp_path / "f", b"x" * 3_000_000)
     artifacts.store_file(store, src, "lab/big")
-    names = [n for _, _, files in os.walk(tmp_path / "store") for n in files]
+    names = [n for dummy, dirs, files in os.walk(tmp_path / "store") for n in files]
     assert sorted(names) == ["big", "big.json"]
 
 
