@@ -24,7 +24,7 @@ import dataclasses
 import hashlib
 import hmac
 import re
-from typing import List, Optional
+from typing import Optional
 
 from flask import Blueprint, g, jsonify, request
 

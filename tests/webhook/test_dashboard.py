@@ -66,9 +66,10 @@ def test_dashboard_submit_watch_and_cancel(authed_service, browser, artifacts):
     # log in as an operator: identity, live overview, the submit form
     page.fill("#token", H.TOKENS["operator"])
     page.click("#login-button")
-    page.wait_for_function("() => document.getElementById('whoami').textContent.includes('operator')",
+    page.wait_for_function("() => document.getElementById('whoami').textContent"
+                           ".includes('operator')", timeout=WAIT)
+    page.wait_for_function("() => document.getElementById('live').textContent === 'on'",
                            timeout=WAIT)
-    page.wait_for_function("() => document.getElementById('live').textContent === 'on'", timeout=WAIT)
     page.wait_for_function("() => document.getElementById('workers-alive').textContent === '1'",
                            timeout=WAIT)
     assert page.is_visible("#submit")

@@ -85,7 +85,8 @@ def test_env_secret_must_be_set(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("hooks, rules, needle", [
-    ({}, [{"source": "github", "playbook": "quick"}], "rules[0].source: 'github' is not configured"),
+    ({}, [{"source": "github", "playbook": "quick"}],
+     "rules[0].source: 'github' is not configured"),
     ({"github": {"secret": "s"}}, [{"source": "github", "playbook": "nope"}],
      "rules[0].playbook: 'nope' is not in the catalog"),
     ({"github": {"secret": "s"}}, [{"source": "github", "playbook": "quick", "when": "a.[["}],

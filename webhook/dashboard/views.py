@@ -73,7 +73,8 @@ def make_blueprint():
 
 
 OPENAPI_PATHS = {
-    "/": {"get": {"summary": "The dashboard (HTML)", "responses": {"200": {"description": "page"}}}},
+    "/": {"get": {"summary": "The dashboard (HTML)",
+                  "responses": {"200": {"description": "page"}}}},
     "/dashboard/stream": {"get": {
         "summary": "SSE: 'snapshot' events {status, total, runs} on every change (viewer)",
         "responses": {"200": {"description": "text/event-stream"}}}},

@@ -18,7 +18,6 @@ from . import generic, github, gitlab, rules as rules_mod, slack
 
 KEY = "skyforge.hooks"
 MAX_DELIVERY_ID = 200
-VERIFIERS = {"github": github, "gitlab": gitlab, "slack": slack}
 
 
 def hook_state():
