@@ -1,10 +1,13 @@
 """JMESPath rules: which delivery starts which run with which vars; a delivery that runs
 end to end; secrets from the environment; rule configuration errors."""
 
+import os
+import re
 import subprocess
 import sys
 
 import pytest
+import yaml
 
 from tests.webhook import hook_helpers as H
 from tests.webhook.conftest import ROOT, write_config
@@ -119,3 +122,21 @@ def test_the_worker_accepts_a_config_with_hooks(tmp_path):
     out = subprocess.run([sys.executable, "-m", "webhook", "-c", path, "check-config"], cwd=ROOT,
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_the_documented_config_is_valid(tmp_path, monkeypatch):
+    """The YAML examples in webhook/ACCESS_AND_TRIGGERS.md load and start an app."""
+    with open(os.path.join(ROOT, "webhook", "ACCESS_AND_TRIGGERS.md")) as handle:
+        blocks = re.findall(r"```yaml\n(.*?)```", handle.read(), re.S)
+    doc = {}
+    for block in blocks:
+        doc.update(yaml.safe_load(block))
+    assert set(doc) == {"auth", "hooks", "rules"}
+    doc["auth"]["tokens"][0]["sha256"] = "0" * 64     # the doc elides the digest
+    for var in ("GITHUB_WEBHOOK_SECRET", "GITLAB_WEBHOOK_TOKEN", "SLACK_SIGNING_SECRET",
+                "CI_HOOK_SECRET"):
+        monkeypatch.setenv(var, "s3cret")
+    path = write_config(str(tmp_path), playbooks={"lab_render": {
+        "playbook": "x.yml", "schema": {"type": "object"}}}, **doc)
+    app = create_app(path)
+    assert {r.rule for r in app.url_map.iter_rules()} >= {"/hooks/github", "/hooks/slack"}

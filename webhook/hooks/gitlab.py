@@ -3,7 +3,7 @@
 
 from ..service import ApiError
 from .payload import parse_json
-from .signatures import equal
+from .signatures import same_secret
 
 TOKEN = "X-Gitlab-Token"
 DELIVERY = "X-Gitlab-Event-UUID"
@@ -14,7 +14,7 @@ def verify(source, headers, body, guard, now):
     if not presented:
         raise ApiError(401, f"missing {TOKEN} header: set the secret token in the GitLab webhook "
                             "settings (the same value as hooks.gitlab.token)")
-    if not equal(source.secret, presented):
+    if not same_secret(source.secret, presented):
         raise ApiError(401, f"{TOKEN} does not match hooks.gitlab.token")
     return headers.get(DELIVERY) or None
 

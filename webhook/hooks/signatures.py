@@ -15,6 +15,13 @@ def equal(expected: str, presented: str) -> bool:
                                presented.encode("utf-8", "surrogateescape"))
 
 
+def same_secret(expected: str, presented: str) -> bool:
+    """Compare fixed-length digests, so not even the secret's length leaks."""
+    return hmac.compare_digest(hashlib.sha256(expected.encode("utf-8")).digest(),
+                               hashlib.sha256(presented.encode("utf-8", "surrogateescape"))
+                               .digest())
+
+
 def signature_matches(secret: str, algorithm: str, body: bytes, presented: str) -> bool:
     """``presented`` is hex or base64, optionally prefixed ``<algorithm>=``."""
     value = presented.strip()
