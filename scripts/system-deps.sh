@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(
   docker-registry   # a real OCI distribution registry for image_check
   skopeo            # pushes test images into it
+  apache2-utils     # htpasswd for the registry's basic-auth tests
 )
 missing=()
 for p in "${packages[@]}"; do
