@@ -65,6 +65,15 @@ def test_github_replayed_delivery_returns_the_same_run(svc):
     assert H.run_total(svc) == total
 
 
+def test_an_api_client_cannot_pre_claim_a_delivery(svc):
+    status, squatter, _ = H.call(svc, "POST", "/api/v1/runs", "operator", {"playbook": "quick"},
+                                 headers={"Idempotency-Key": "hook:github:future-delivery"})
+    assert status == 202
+    data, headers = H.github(PUSH, delivery="future-delivery")
+    status, body, _ = H.post(svc, "/hooks/github", data, headers)
+    assert status == 202 and not body["duplicate"] and body["run"]["id"] != squatter["id"]
+
+
 # -- GitLab ---------------------------------------------------------------------------------
 def test_gitlab_valid_and_replayed(svc):
     data, headers = H.gitlab({"object_kind": "push", "user_username": "gl"}, uuid_="gl-uuid-1")

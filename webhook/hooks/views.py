@@ -15,6 +15,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ..service import ApiError, run_view, submit_run
 from ..state import services
 from . import generic, github, gitlab, rules as rules_mod, slack
+from .signatures import hmac_digest
 
 KEY = "skyforge.hooks"
 MAX_DELIVERY_ID = 200
@@ -39,7 +40,10 @@ def _delivery_key(source, delivery):
     if len(delivery) > MAX_DELIVERY_ID or not delivery.isprintable():
         raise ApiError(400, f"the delivery id header must be at most {MAX_DELIVERY_ID} "
                             "printable characters")
-    return f"hook:{source}:{delivery}"
+    # keyed with the hook's secret: an API client cannot pre-claim a future delivery's key
+    # through the Idempotency-Key header
+    secret = hook_state().hooks.sources[source].secret
+    return f"hook:{source}:{hmac_digest(secret, delivery.encode('utf-8')).hex()}"
 
 
 def _link(run_id):
