@@ -74,8 +74,8 @@ def _client(port, threads, duration, out):
 
 def bench_submissions(tmp, procs, threads, duration, warmup=1.0):
     svc = Service(tmp, server={"workers": 3, "threads": 16}, queue={"max_depth": 10 ** 7})
-    svc.start_api()
     try:
+        svc.start_api()
         ctx = multiprocessing.get_context("fork")
         out = ctx.Queue()
         start = time.monotonic()
@@ -198,9 +198,9 @@ def main():
         sub = bench_submissions(os.path.join(tmp, "a"), procs=2, threads=4, duration=duration)
         svc = Service(os.path.join(tmp, "b"), server={"workers": 2, "threads": 32},
                       worker={"slots": 2}, events={"keepalive": 15})
-        svc.start_api()
-        svc.start_worker("bench")
         try:
+            svc.start_api()
+            svc.start_worker("bench")
             print("2/5 queued -> running ...", flush=True)
             pick = bench_pickup(svc, 5 if args.quick else 15)
             print("3/5 SSE with a 5,000-event playbook ...", flush=True)

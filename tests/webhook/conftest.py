@@ -14,6 +14,8 @@ import time
 import pytest
 import yaml
 
+from webhook.executor.procs import PR_SET_PDEATHSIG, prctl
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOKS = os.path.join(ROOT, "tests", "webhook", "playbooks")
 PYTHON = sys.executable
@@ -75,6 +77,11 @@ def write_config(directory, **overrides):
     return path
 
 
+def _die_with_parent():
+    """A test run that is killed must not leave servers behind."""
+    prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class Service:
     def __init__(self, tmp_path, **overrides):
         self.dir = str(tmp_path)
@@ -83,15 +90,17 @@ class Service:
         self.port = free_port()
         self.env = dict(os.environ, SKYFORGE_CONFIG=self.config,
                         SKYFORGE_BIND=f"127.0.0.1:{self.port}", PYTHONPATH=ROOT)
-        self.procs = {}
+        self.procs = {}      # name -> the latest process of that name
+        self.all_procs = []  # every process started, stopped at the end
         self._n = 0
 
     # -- processes -----------------------------------------------------------------
     def _spawn(self, name, argv, env=None):
         log = open(os.path.join(self.dir, f"{name}.log"), "ab")
         proc = subprocess.Popen(argv, env=env or self.env, cwd=ROOT, stdout=log, stderr=log,
-                                stdin=subprocess.DEVNULL)
+                                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         self.procs[name] = proc
+        self.all_procs.append((name, proc))
         return proc
 
     def start_api(self):
@@ -133,10 +142,10 @@ class Service:
             return ""
 
     def stop(self):
-        for name, proc in self.procs.items():
+        for name, proc in self.all_procs:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT if name.startswith("worker") else signal.SIGTERM)
-        for proc in self.procs.values():
+        for _, proc in self.all_procs:
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -261,7 +270,7 @@ def make_service(tmp_path):
         directory = tmp_path / (subdir or f"svc{len(services)}")
         directory.mkdir()
         svc = Service(directory, **overrides)
-        services.append(svc)
+        services.append(svc)   # stopped at teardown even if a start below fails
         if api:
             svc.start_api()
         for _ in range(workers):
@@ -277,7 +286,9 @@ def make_service(tmp_path):
 def shared_service(tmp_path_factory):
     """One API + one two-slot worker shared by the read-mostly tests of a module."""
     svc = Service(tmp_path_factory.mktemp("shared"))
-    svc.start_api()
-    svc.start_worker()
-    yield svc
-    svc.stop()
+    try:
+        svc.start_api()
+        svc.start_worker()
+        yield svc
+    finally:
+        svc.stop()

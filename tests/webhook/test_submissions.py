@@ -11,9 +11,11 @@ def queue_only(tmp_path_factory):
     """API only, no worker: submitted runs stay queued."""
     from tests.webhook.conftest import Service
     svc = Service(tmp_path_factory.mktemp("queue"), queue={"max_depth": 400, "retry_after": 7})
-    svc.start_api()
-    yield svc
-    svc.stop()
+    try:
+        svc.start_api()
+        yield svc
+    finally:
+        svc.stop()
 
 
 def test_concurrent_submissions_none_lost_none_duplicated(queue_only):
