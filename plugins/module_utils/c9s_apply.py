@@ -51,7 +51,7 @@ def _present(api, params, check_mode):
             pool = ThreadPoolExecutor(max_workers=1)
             prefetch = (namespace, name, pool.submit(c9s_deploy.list_configmaps, api, namespace, name))
             pool.shutdown(wait=False)
-    lab = load_lab(params["src"], params.get("namespace"))
+    lab = load_lab(params["src"], params.get("namespace"), last=peek)
     existing = None
     if prefetch is not None and prefetch[:2] == (lab.namespace, lab.name):
         try:

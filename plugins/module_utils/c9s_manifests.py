@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import os
 
 from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
@@ -20,8 +21,10 @@ try:
     import yaml
     try:
         _Loader = yaml.CSafeLoader
+        _StringLoader = yaml.CBaseLoader
     except AttributeError:
         _Loader = yaml.SafeLoader
+        _StringLoader = yaml.BaseLoader
     HAS_YAML = True
 except ImportError:
     HAS_YAML = False
@@ -81,8 +84,11 @@ def peek_topology(path):
     return None
 
 
-def load_lab(path, namespace=None):
-    """Parse and validate the manifests file; namespace overrides metadata.namespace."""
+def load_lab(path, namespace=None, last=None):
+    """Parse and validate the manifests file; namespace overrides metadata.namespace.
+
+    last: what peek_topology returned for this file (saves parsing the Topology twice).
+    """
     if not HAS_YAML:
         raise LabError("the Python package PyYAML is required")
     if not os.path.isfile(path):
@@ -100,10 +106,31 @@ def load_lab(path, namespace=None):
         raise LabError("manifests file %s is not UTF-8 (byte %d): re-render it with "
                        "skyforge.labs.c9s_render" % (path, exc.start))
     try:
-        docs = [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
+        docs = _parse(text, last)
     except yaml.YAMLError as exc:
         raise LabError("manifests file %s is not valid YAML: %s" % (path, exc))
     return _check(docs, path, namespace)
+
+
+def _parse(text, last=None):
+    """All documents; ConfigMaps parsed as plain strings (a third faster for big labs).
+
+    Every ConfigMap field is a string except `immutable`; the Topology (c9s_render writes
+    it last) needs real booleans and numbers, so that one document is parsed typed.
+    """
+    docs = [d for d in yaml.load_all(text, Loader=_StringLoader) if d not in (None, "")]
+    kinds = [d.get("kind") if isinstance(d, dict) else None for d in docs]
+    if "Topology" not in kinds:
+        return docs
+    if last is None and kinds.index("Topology") == len(docs) - 1 and "\n---" in text:
+        last = yaml.load(text[text.rfind("\n---") + 4:], Loader=_Loader)
+    if not isinstance(last, dict) or last.get("kind") != "Topology" or last.get("metadata") != docs[-1].get("metadata"):
+        return [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
+    docs[-1] = copy.deepcopy(last)
+    for doc in docs[:-1]:
+        if isinstance(doc, dict) and doc.get("immutable") in ("true", "false"):
+            doc["immutable"] = doc["immutable"] == "true"
+    return docs
 
 
 def _check(docs, path, namespace_override):

@@ -246,3 +246,21 @@ def test_unlabelled_objects_are_refused(tmp_path):
     with pytest.raises(LabError) as err:
         run(apply_params(None, src=src, host="https://127.0.0.1:9", api_key="x"))
     assert "skyforge.labs/lab=demo" in str(err.value) and "c9s_render" in str(err.value)
+
+
+def test_a_spec_edit_by_someone_else_is_not_mistaken_for_unchanged(control_plane, admin_api, namespace, tmp_path):
+    """The re-apply shortcut (digest annotation) must still notice drift in the Topology."""
+    src = write_manifests(tmp_path / "lab.yml", lab_manifests("demo", namespace))
+    params = apply_params(control_plane.admin_kubeconfig, src=src)
+    run(params)
+    group, version = GROUPS["c9s.run/v1alpha1"]
+    client.CustomObjectsApi(admin_api).patch_namespaced_custom_object(
+        group, version, namespace, "topologies", "demo", {"spec": {"statusProbes": {"enabled": True}}},
+        field_manager="kubectl-edit")
+    with pytest.raises(LabError) as err:
+        run(params)
+    assert "kubectl-edit owns .spec.statusProbes.enabled" in str(err.value)
+    assert ("Topology", "demo", "updated") in actions(run(dict(params, force_conflicts=True)))
+    live = topologies(admin_api, namespace, "c9s.run/v1alpha1")["demo"]
+    assert live["spec"]["statusProbes"]["enabled"] is False
+    assert not run(params)["changed"]
