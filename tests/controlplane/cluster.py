@@ -25,6 +25,7 @@ __metaclass__ = type
 
 import argparse
 import base64
+import ctypes
 import datetime
 import ipaddress
 import json
@@ -37,6 +38,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -77,7 +79,13 @@ def crd_files():
 
 
 def build_binaries():
-    """Run build.sh (cached, quick when built) and return the bin directory it prints."""
+    """Run build.sh (cached, quick when built) and return the bin directory it prints.
+
+    SKYFORGE_CONTROLPLANE_BIN names a directory with etcd and kube-apiserver instead.
+    """
+    override = os.environ.get("SKYFORGE_CONTROLPLANE_BIN")
+    if override:
+        return override
     proc = subprocess.run(
         ["bash", os.path.join(HERE, "build.sh")],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -90,6 +98,15 @@ def build_binaries():
             "tests/controlplane/build.sh failed (exit %d):\n%s" % (proc.returncode, proc.stderr[-4000:])
         )
     return proc.stdout.strip().splitlines()[-1]
+
+
+def _die_with_parent():
+    """In the child before exec: get SIGTERM when the parent process dies (Linux)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def free_port():
@@ -285,10 +302,12 @@ class ControlPlane:
 
     def _spawn(self, name, argv, daemon):
         log = open(os.path.join(self.workdir, name + ".log"), "ab")
+        # a test session that dies (SIGKILL, crash) must not leave etcd/apiserver behind
+        tie = None if daemon or threading.current_thread() is not threading.main_thread() else _die_with_parent
         try:
             proc = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                cwd=self.workdir, start_new_session=daemon,
+                cwd=self.workdir, start_new_session=daemon, preexec_fn=tie,
             )
         finally:
             log.close()
