@@ -140,3 +140,15 @@ def test_the_documented_config_is_valid(tmp_path, monkeypatch):
         "playbook": "x.yml", "schema": {"type": "object"}}}, **doc)
     app = create_app(path)
     assert {r.rule for r in app.url_map.iter_rules()} >= {"/hooks/github", "/hooks/slack"}
+
+
+def test_a_redelivery_after_the_rules_changed_is_a_clear_409(authed_service):
+    svc = authed_service(workers=0)
+    data, headers = H.github({"ref": "refs/heads/main", "pusher": {"name": "a"}},
+                             delivery="same-id")
+    assert H.post(svc, "/hooks/github", data, headers)[0] == 202
+    data, headers = H.github({"ref": "refs/heads/main", "pusher": {"name": "b"}},
+                             delivery="same-id")
+    status, body, _ = H.post(svc, "/hooks/github", data, headers)
+    assert status == 409 and "delivery 'same-id' already started a run" in body["error"]
+    assert H.run_total(svc) == 1

@@ -74,9 +74,16 @@ def dispatch(name, delivery, payload):
         return {"matched": False, "source": name, "delivery": delivery,
                 "message": f"no rule for '{name}' matches this delivery"}
     svc = services()
-    run, created = submit_run(svc.config, svc.store,
-                              {"playbook": rule.playbook, "vars": run_vars},
-                              _delivery_key(name, delivery))
+    try:
+        run, created = submit_run(svc.config, svc.store,
+                                  {"playbook": rule.playbook, "vars": run_vars},
+                                  _delivery_key(name, delivery))
+    except ApiError as exc:
+        if exc.status != 409:
+            raise
+        raise ApiError(409, f"delivery '{delivery}' already started a run with other vars or "
+                            "another playbook (were the rules changed?); nothing new was "
+                            "started") from None
     return {"matched": True, "source": name, "delivery": delivery, "rule": rule.name,
             "duplicate": not created, "run": run_view(svc.store, run), "link": _link(run["id"])}
 
