@@ -190,3 +190,29 @@ def test_the_schema_can_opt_in_to_templates_and_reserved_names(svc):
         "playbook": "templated", "vars": {"expr": "{{ 1 + 1 }}", "ansible_user": "lab"}})
     assert status == 202, body
     assert body["vars"] == {"expr": "{{ 1 + 1 }}", "ansible_user": "lab"}
+
+
+def chunked(svc, path, data, headers):
+    """POST ``data`` with Transfer-Encoding: chunked (no Content-Length)."""
+    conn = svc.conn()
+    conn.request("POST", path, body=(data[i:i + 4096] for i in range(0, len(data), 4096)),
+                 headers=headers, encode_chunked=True)
+    resp = conn.getresponse()
+    body = json.loads(resp.read())
+    conn.close()
+    return resp.status, body
+
+
+def test_chunked_bodies_meet_the_same_limit(svc):
+    before = H.run_total(svc)
+    big = json.dumps({"playbook": "quick", "vars": {"who": "a" * LIMIT}}).encode()
+    status, body = chunked(svc, "/api/v1/runs", big, JSON)
+    assert status == 413 and f"larger than {LIMIT} bytes" in body["error"]
+    data, headers = H.github(None, raw=json.dumps({"ref": "x" * LIMIT}).encode())
+    status, body = chunked(svc, "/hooks/github", data, headers)
+    assert status == 413 and f"larger than {LIMIT} bytes" in body["error"]
+    assert H.run_total(svc) == before
+    # under the limit a chunked body is read whole: signature and JSON are fine
+    data, headers = H.github({"ref": "refs/heads/main", "pusher": {"name": "c" * 20000}})
+    status, body = chunked(svc, "/hooks/github", data, headers)
+    assert status == 202 and body["run"]["vars"]["who"] == "c" * 20000
