@@ -220,7 +220,8 @@ class Applier:
         self.topology_after = None
 
     def _query(self):
-        query = [("fieldManager", self.field_manager)]
+        # Strict: an unknown (e.g. misspelt) field is an error, not silently dropped
+        query = [("fieldManager", self.field_manager), ("fieldValidation", "Strict")]
         if self.force:
             query.append(("force", "true"))
         if self.dry_run:

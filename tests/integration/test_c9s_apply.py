@@ -264,3 +264,13 @@ def test_a_spec_edit_by_someone_else_is_not_mistaken_for_unchanged(control_plane
     live = topologies(admin_api, namespace, "c9s.run/v1alpha1")["demo"]
     assert live["spec"]["statusProbes"]["enabled"] is False
     assert not run(params)["changed"]
+
+
+def test_an_unknown_field_is_rejected_not_silently_dropped(control_plane, admin_api, namespace, tmp_path):
+    objects = lab_manifests("demo", namespace)
+    objects[-1]["spec"]["deployment"]["filesFromConfigMapp"] = {}
+    src = write_manifests(tmp_path / "lab.yml", objects)
+    with pytest.raises(LabError) as err:
+        run(apply_params(control_plane.admin_kubeconfig, src=src))
+    assert "Topology/demo" in str(err.value) and "filesFromConfigMapp" in str(err.value)
+    assert topologies(admin_api, namespace, "c9s.run/v1alpha1") == {}
