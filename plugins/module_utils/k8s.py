@@ -201,6 +201,13 @@ def translate(exc, verb, resource, name=None, namespace=None, host=None, kind=No
             "the API server rejected %s (422 Invalid, schema of the installed CRD/API): %s. Fix "
             "the rendered manifest or re-render it for the API version the cluster serves"
             % (where, "; ".join(fields)), status=422, fields=[c.get("field") for c in causes])
+    if status == 500 and "failed to create typed patch object" in message:
+        # server-side apply reports fields the schema does not declare as a 500
+        detail = message.split("): ", 1)[-1]
+        return LabError(
+            "the API server rejected %s: %s (not in the schema of the installed CRD/API). Fix "
+            "the rendered manifest or re-render it for the API version the cluster serves"
+            % (where, detail), status=422)
     if status == 404:
         return LabError("%s not found (404) while trying to %s it: %s" % (where, verb, message), status=404)
     if status is not None and status >= 500 or status == 0:

@@ -272,5 +272,6 @@ def test_an_unknown_field_is_rejected_not_silently_dropped(control_plane, admin_
     src = write_manifests(tmp_path / "lab.yml", objects)
     with pytest.raises(LabError) as err:
         run(apply_params(control_plane.admin_kubeconfig, src=src))
-    assert "Topology/demo" in str(err.value) and "filesFromConfigMapp" in str(err.value)
+    assert "rejected Topology/demo" in str(err.value)
+    assert ".spec.deployment.filesFromConfigMapp: field not declared in schema" in str(err.value)
     assert topologies(admin_api, namespace, "c9s.run/v1alpha1") == {}
