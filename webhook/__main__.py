@@ -9,6 +9,7 @@ import sys
 import time
 
 from . import config as config_mod
+from . import tokens_cli
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -80,12 +81,14 @@ def main(argv=None):
     worker.add_argument("--id", help="stable worker id (a restarted worker reaps its own runs)")
     worker.add_argument("--slots", type=int, help="override worker.slots")
     sub.add_parser("check-config", help="validate the configuration and exit")
+    tokens_cli.add_arguments(sub.add_parser("token", help="print a new API token and its "
+                                                          "auth.tokens entry"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        return {"serve": cmd_serve, "worker": cmd_worker, "check-config": cmd_check}[
-            args.command](args)
+        return {"serve": cmd_serve, "worker": cmd_worker, "check-config": cmd_check,
+                "token": tokens_cli.run}[args.command](args)
     except config_mod.ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2

@@ -163,3 +163,11 @@ def test_prune_removes_old_finished_runs_only(store):
     assert store.prune(time.time() + 1) == [old]
     assert store.get_run(old) is None and store.events_after(old, 0, 10) == []
     assert store.get_run(active)["status"] == "queued"
+
+
+def test_submit_returns_the_stored_row(store):
+    run = {"id": "r1", "playbook": "p", "vars": {"a": 1}, "limit": "h1", "tags": ["t"],
+           "priority": 3, "lock_key": "k", "created_at": time.time(), "expires_at": None,
+           "timeout": 60}
+    returned, created = store.submit(run, None, "h", 10)
+    assert created and returned == store.get_run("r1")

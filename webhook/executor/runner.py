@@ -63,7 +63,12 @@ class RunnerExecutor(Executor):
         on_started(proc.pid)
         started = time.monotonic()
         interrupted, kill_report = None, None
-        while proc.poll() is None:
+        while True:
+            try:
+                proc.wait(timeout=0.05)   # returns as soon as the supervisor exits
+                break
+            except subprocess.TimeoutExpired:
+                pass
             reason = should_stop()
             if reason is None and time.monotonic() - started > job.timeout:
                 reason = "timeout"
@@ -71,7 +76,6 @@ class RunnerExecutor(Executor):
                 interrupted = reason
                 kill_report = self._stop(job, proc)
                 break
-            time.sleep(0.05)
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
