@@ -89,7 +89,7 @@ def parse_section(raw, where, _base=None) -> AuthConfig:
             raise ConfigError(f"{at}.name: a short name of letters, digits, '_.@-' is required")
         if not isinstance(digest, str) or not _HEX64.match(digest):
             raise ConfigError(f"{at}.sha256: must be 64 hex digits (the SHA-256 of the token; "
-                              "`python -m webhook.tokens_cli --name NAME --role ROLE` prints it)")
+                              "`python -m webhook token --name NAME --role ROLE` prints it)")
         if name in names:
             raise ConfigError(f"{at}.name: '{name}' is used twice")
         if digest.lower() in digests:
@@ -151,8 +151,8 @@ def identify(header: Optional[str], settings: AuthConfig):
         if settings.anonymous_role:
             return "anonymous", settings.anonymous_role
         hint = ("send 'Authorization: Bearer <token>'" if settings.tokens else
-                "no tokens are configured: add auth.tokens (python -m webhook.tokens_cli "
-                "prints one) or set auth.anonymous_role")
+                "no tokens are configured: add auth.tokens (python -m webhook token "
+                "--name NAME --role ROLE prints one) or set auth.anonymous_role")
         raise Denied(401, f"authentication required: {hint}")
     scheme, _, value = header.strip().partition(" ")
     value = value.strip()

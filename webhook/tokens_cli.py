@@ -1,4 +1,5 @@
-"""``python -m webhook.tokens_cli --name ci --role operator``: a new random API token.
+"""``python -m webhook token --name ci --role operator`` (or ``python -m webhook.tokens_cli``):
+a new random API token.
 
 Prints the token once (give it to the client; it is not stored anywhere) and the entry to
 add under ``auth.tokens`` in the service config, which holds only the token's SHA-256.
@@ -10,7 +11,7 @@ import sys
 
 import yaml
 
-from .auth import ROLES, NAME_RE, digest
+from .auth import NAME_RE, ROLES, digest
 
 PREFIX = "sfw_"
 
@@ -19,14 +20,20 @@ def new_token() -> str:
     return PREFIX + secrets.token_urlsafe(32)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m webhook.tokens_cli",
-                                     description="Print a new API token and its config entry.")
-    parser.add_argument("--name", required=True, help="who uses the token (e.g. ci, alice)")
+def _name(value):
+    if not NAME_RE.match(value):
+        raise argparse.ArgumentTypeError("use letters, digits and '_.@-' (at most 64 characters)")
+    return value
+
+
+def add_arguments(parser):
+    parser.add_argument("--name", required=True, type=_name,
+                        help="who uses the token (e.g. ci, alice)")
     parser.add_argument("--role", required=True, choices=ROLES)
-    args = parser.parse_args(argv)
-    if not NAME_RE.match(args.name):
-        parser.error("--name: use letters, digits and '_.@-' (at most 64 characters)")
+    return parser
+
+
+def run(args):
     token = new_token()
     entry = yaml.safe_dump([{"name": args.name, "role": args.role, "sha256": digest(token)}],
                            sort_keys=False).rstrip()
@@ -34,6 +41,13 @@ def main(argv=None):
     print("# add under auth.tokens in the service config (only the SHA-256 is stored):")
     print("\n".join("  " + line for line in entry.splitlines()))
     return 0
+
+
+def main(argv=None):
+    parser = add_arguments(argparse.ArgumentParser(
+        prog="python -m webhook.tokens_cli", description="Print a new API token and its "
+                                                         "config entry."))
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

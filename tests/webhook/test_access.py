@@ -144,7 +144,7 @@ def test_config_errors(tmp_path, section, needle):
 
 
 def test_token_cli_output_works_in_the_config(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "webhook.tokens_cli", "--name", "ci",
+    out = subprocess.run([sys.executable, "-m", "webhook", "token", "--name", "ci",
                           "--role", "operator"], cwd=ROOT, capture_output=True, text=True,
                          check=True).stdout
     token = out.splitlines()[0].split("token: ", 1)[1]
