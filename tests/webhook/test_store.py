@@ -171,3 +171,23 @@ def test_submit_returns_the_stored_row(store):
            "timeout": 60}
     returned, created = store.submit(run, None, "h", 10)
     assert created and returned == store.get_run("r1")
+
+
+def test_worker_prune_removes_run_directories(tmp_path):
+    import os
+    from webhook import config
+    from webhook.worker import Worker
+    cfg_path = tmp_path / "config.yml"
+    cfg_path.write_text("data_dir: data\nretention: {finished_runs: 0}\n")
+    cfg = config.load(str(cfg_path))
+    worker = Worker(cfg)
+    run_id = queue(worker.store)
+    worker.store.claim("w", time.time())
+    worker.store.mark_started(run_id, "w", {})
+    worker.store.finish(run_id, "successful", 0, {})
+    run_dir = os.path.join(cfg.runs_dir, run_id, "artifacts")
+    os.makedirs(run_dir)
+    time.sleep(0.01)
+    worker._prune()
+    assert not os.path.exists(os.path.join(cfg.runs_dir, run_id))
+    assert worker.store.get_run(run_id) is None
