@@ -15,6 +15,8 @@ and with --cold a build from empty Go module and build caches (minutes; download
 
 from __future__ import absolute_import, division, print_function
 
+__metaclass__ = type
+
 import argparse
 import os
 import shutil
@@ -37,7 +39,7 @@ BUILD = os.path.join(REPO, "tests", "controlplane", "build_manager.sh")
 def timed_build(generation, env=None):
     start = time.monotonic()
     proc = subprocess.run(["bash", BUILD, generation], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, env=dict(os.environ, **(env or {})))
+                          universal_newlines=True, env=dict(os.environ, **(env or {})), check=False)
     if proc.returncode != 0:
         raise SystemExit("build_manager.sh %s failed (exit %d): %s" % (generation, proc.returncode, proc.stderr[-2000:]))
     return time.monotonic() - start
@@ -53,7 +55,7 @@ def build_figures(generation, cold):
                 "SKYFORGE_CACHE": scratch + "/cold", "GOCACHE": scratch + "/gocache",
                 "GOMODCACHE": scratch + "/gomod"})))
     finally:
-        subprocess.run(["chmod", "-R", "u+w", scratch])  # the module cache is read-only
+        subprocess.run(["chmod", "-R", "u+w", scratch], check=False)  # the module cache is read-only
         shutil.rmtree(scratch, ignore_errors=True)
     return figures
 

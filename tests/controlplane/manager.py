@@ -369,10 +369,13 @@ class Manager:
         self.proc = None
         self.pid = None
         self._unlock()
-        try:
-            os.unlink(os.path.join(self.workdir, STATE_FILE))
-        except OSError:
-            pass
+        # the copies of the token and keys the wrapper mounted; the log stays for reading
+        shutil.rmtree(os.path.join(self.workdir, "files"), ignore_errors=True)
+        for name in (STATE_FILE, "root"):
+            try:
+                (os.rmdir if name == "root" else os.unlink)(os.path.join(self.workdir, name))
+            except OSError:
+                pass
 
     def pause(self):
         """Freeze the manager (SIGSTOP): the cluster keeps what it last wrote, nothing reacts."""
@@ -497,7 +500,7 @@ def cmd_down(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start the manager beside a control plane started by cluster.py up")
     up.add_argument("--dir", default=".cluster")

@@ -9,8 +9,10 @@ Register after the control-plane plugin in tests/conftest.py:
 
 Fixtures
 - c9s_manager     (module, parametrised "v0.6" / "v0.8") the running Manager of that API
-                  generation. Only one manager fits on a machine (fixed port 10443), so a
-                  session-wide slot swaps them; tests of one generation run back to back.
+                  generation, stopped when the module's tests of that generation are done
+                  (it watches every namespace, so it must not run beside tests that write
+                  Topology status themselves). One manager fits on a machine (fixed port
+                  10443); a session-wide slot (c9s_manager_slot) enforces that.
                   A generation whose manager cannot be built here is skipped with the
                   build's own reason (Go missing fails instead when CI=true).
 - c9s_namespace   a fresh namespace (privileged Pod Security) for one test; the manager
@@ -79,13 +81,17 @@ def c9s_manager_slot(control_plane):
 @pytest.fixture(scope="module", params=sorted(GENERATIONS))
 def c9s_manager(request, c9s_manager_slot):
     try:
-        return c9s_manager_slot.get(request.param)
+        manager = c9s_manager_slot.get(request.param)
     except ManagerUnavailable as exc:
         if os.environ.get("CI") == "true" and "Go is not installed" in str(exc):
             pytest.fail("CI=true and %s" % exc)
         pytest.skip(str(exc))
     except ManagerError as exc:
         pytest.fail(str(exc))
+    yield manager
+    # It watches every namespace: left running, it would rewrite the Topology status that
+    # other modules' tests write themselves (ControllerStub). Restarting costs about a second.
+    c9s_manager_slot.stop()
 
 
 @pytest.fixture()

@@ -93,7 +93,7 @@ def test_stop_leaves_no_process_mount_or_lock(own_manager):
     pid = own_manager.pid
     own_manager.stop()
     assert not os.path.exists("/proc/%d" % pid)
-    assert subprocess.run(["pgrep", "-g", str(pid)], stdout=subprocess.PIPE).stdout == b""
+    assert subprocess.run(["pgrep", "-g", str(pid)], stdout=subprocess.PIPE, check=False).stdout == b""
     assert _own_mounts() == []
     assert _lock_free()
     assert not mgr_mod.port_in_use()
@@ -106,7 +106,7 @@ def test_cli_up_and_down_beside_a_running_control_plane(control_plane, c9s_manag
     cli = [sys.executable, os.path.join(REPO, "tests", "controlplane", "manager.py")]
     up = subprocess.run(cli + ["up", "--dir", control_plane.workdir, "--version", GENERATION],
                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=env,
-                        timeout=300)
+                        timeout=300, check=False)
     if up.returncode == 4:
         pytest.skip(up.stderr.strip())
     try:
@@ -116,11 +116,11 @@ def test_cli_up_and_down_beside_a_running_control_plane(control_plane, c9s_manag
         assert attached.running()
         assert not _lock_free()  # the detached manager holds the lock itself
         again = subprocess.run(cli + ["up", "--dir", control_plane.workdir, "--version", GENERATION],
-                               stdout=subprocess.PIPE, universal_newlines=True, env=env, timeout=60)
+                               stdout=subprocess.PIPE, universal_newlines=True, env=env, timeout=60, check=False)
         assert again.returncode == 0 and "already running (pid %d)" % attached.pid in again.stdout
     finally:
         down = subprocess.run(cli + ["down", "--dir", control_plane.workdir], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, universal_newlines=True, env=env, timeout=60)
+                              stderr=subprocess.PIPE, universal_newlines=True, env=env, timeout=60, check=False)
     assert down.returncode == 0, down.stderr
     assert "stopped" in down.stdout
     assert not mgr_mod._proc_alive(attached.pid, "")  # gone, or a zombie until init reaps it
@@ -131,6 +131,6 @@ def test_cli_up_without_control_plane_says_how_to_start_one(tmp_path):
     env = dict(os.environ, PYTHONPATH=REPO)
     proc = subprocess.run([sys.executable, os.path.join(REPO, "tests", "controlplane", "manager.py"), "up",
                            "--dir", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, env=env, timeout=60)
+                          universal_newlines=True, env=env, timeout=60, check=False)
     assert proc.returncode == 1
     assert "no running control plane" in proc.stderr and "cluster.py up" in proc.stderr

@@ -161,19 +161,16 @@ def test_wait_returns_only_when_the_controller_reports_every_launcher_ready(
 
 def test_a_node_that_stays_not_ready_is_named_in_the_timeout(
         control_plane, c9s_manager, c9s_namespace, kubelet, c9s_lab):
+    kubelet.run(boot=0.5, hold={"r2"})
     src, _rendered = c9s_lab()
-    c9s_apply.run(_params(control_plane, src))
-    nodes = definition_nodes(_topology_doc(src))
-    kubelet.wait_deployments(nodes)
-    kubelet.mark_nodes({n: n != "r2" for n in nodes})
     with pytest.raises(LabError) as info:
-        c9s_apply.run(_params(control_plane, src, wait=True, wait_timeout=8))
+        c9s_apply.run(_params(control_plane, src, wait=True, wait_timeout=15))
     message = str(info.value)
-    assert "not ready after 8s" in message
+    assert "not ready after 15s" in message
     assert "4/5 nodes ready" in message
     if c9s_manager.api_version != C9S_RUN:
         assert "r2=notready" in message and "r1=ready" in message
-    assert "ready 0/1" in message  # the launcher Deployment line for r2
+    assert "r2 ready 0/1" in message  # the launcher Deployment line names it too
 
 
 def _changed_copy(c9s_lab, tmp_path, text):
@@ -190,7 +187,7 @@ def test_a_change_after_ready_is_not_ready_until_the_controller_processed_it(
         control_plane, admin_api, c9s_manager, c9s_namespace, kubelet, c9s_lab, tmp_path):
     src, _rendered, nodes = _ready_lab(control_plane, kubelet, c9s_lab)
     name = _topology_doc(src)["metadata"]["name"]
-    changed, _ = c9s_lab(src=_changed_copy(c9s_lab, tmp_path, "! changed after ready\n"))
+    changed = c9s_lab(src=_changed_copy(c9s_lab, tmp_path, "! changed after ready\n"))[0]
     c9s_manager.pause()
     try:
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
@@ -302,10 +299,8 @@ def test_bridge_node_behaves_as_documented(
         return
     # v0.6 accepts it: the bridge becomes a launcher of its own, like any node
     assert not any("bridge" in w for w in rendered["warnings"])
-    c9s_apply.run(_params(control_plane, src))
-    deployments = kubelet.wait_deployments(nodes)
-    assert sorted(deployments) == nodes
-    assert c9s_manager.definition_errors(offset) == []
-    kubelet.mark_nodes({n: True for n in nodes})
+    kubelet.run(boot=0.5)
     result = c9s_apply.run(_params(control_plane, src, wait=True, wait_timeout=60))
     assert result["readiness"]["ready"] and result["readiness"]["nodes"][bridge] == "ready"
+    assert sorted(kubelet.deployments(topology["metadata"]["name"])) == nodes
+    assert c9s_manager.definition_errors(offset) == []
