@@ -166,7 +166,12 @@ class Worker:
             now = time.monotonic()
             if now - last[0] >= 0.05:
                 last[0] = now
-                if self.store.cancel_requested(run_id):
+                status, owner, cancel = self.store.run_control(run_id)
+                if status != "running" or owner != self.id:
+                    # reaped by a reconciler that took us for dead: the run's lock is
+                    # released, so its processes must not go on
+                    return "lost"
+                if cancel:
                     return "cancel"
             return None
         return check
@@ -207,6 +212,10 @@ class Worker:
                 self.store.end_cleanup(run_id, "cancel.applied", {
                     "action": f"none: the run finished ({out.status}) before the cancel applied",
                     "signals": []})
+            return
+        if out.interrupted == "lost":
+            log.warning("run %s was reaped while this worker ran it; its processes were "
+                        "stopped", run_id)
             return
         status = {"cancel": "canceled", "timeout": "failed", "shutdown": "error"}[out.interrupted]
         result.update(reason={"cancel": "canceled", "timeout": f"timed out after {job.timeout}s",

@@ -77,3 +77,20 @@ def test_graceful_stop_drains_then_marks_worker_stopped(make_service):
     status = svc.get("/api/v1/status")
     assert [w["alive"] for w in status["workers"]] == [False]
     assert svc.request("GET", "/readyz")[0] == 503
+
+
+def test_a_run_reaped_from_a_live_worker_stops_its_processes(make_service):
+    """If a slow heartbeat makes another worker reap a run, the lock is released: the worker
+    that still runs it must stop it rather than overlap the next run of that lock."""
+    from webhook.store.sqlite import SqliteStore
+    svc = make_service(workers=0)
+    svc.start_worker("slowbeat")
+    run = svc.submit("slow_plain", vars={"seconds": 60})
+    wait_for(lambda: svc.run(run["id"])["event_counts"]["runner"] >= 3, 30, "the slow task")
+    assert run_pids(run["id"])
+    store = SqliteStore(os.path.join(svc.data_dir, "webhook.sqlite3"))
+    assert dict(store.reconcile(time.time(), 60, dead_ids=["slowbeat"])) == {run["id"]: "reaped"}
+    wait_for(lambda: run_pids(run["id"]) == [], 10, "the reaped run's processes to stop")
+    assert svc.run(run["id"])["status"] == "error"
+    follow_up = svc.submit("quick")
+    assert svc.wait(follow_up["id"], timeout=30)["status"] == "successful"

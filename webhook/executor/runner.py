@@ -58,9 +58,9 @@ class RunnerExecutor(Executor):
                 pass_fds=[write_fd], env=self._env(job), cwd=rundir, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=log, start_new_session=True)
         os.close(write_fd)
+        on_started(proc.pid)   # run.started is stored before any runner event
         reader = _Reader(read_fd, sink, job.phase)
         reader.start()
-        on_started(proc.pid)
         started = time.monotonic()
         interrupted, kill_report = None, None
         while True:

@@ -70,6 +70,10 @@ class Store(abc.ABC):
     def cancel_requested(self, run_id) -> bool: ...
 
     @abc.abstractmethod
+    def run_control(self, run_id) -> tuple:
+        """(status, worker_id, cancel requested) of a run, for the worker's watch loop."""
+
+    @abc.abstractmethod
     def heartbeat(self, worker: dict): ...
 
     @abc.abstractmethod

@@ -416,6 +416,14 @@ class SqliteStore(Store):
         rows = self._read("SELECT cancel_requested_at FROM runs WHERE id = ?", (run_id,))
         return bool(rows and rows[0][0] is not None)
 
+    def run_control(self, run_id):
+        rows = self._read("SELECT status, worker_id, cancel_requested_at FROM runs WHERE id = ?",
+                          (run_id,))
+        if not rows:
+            return None, None, False
+        status, worker_id, cancel = rows[0]
+        return status, worker_id, cancel is not None
+
     # -- workers ------------------------------------------------------------------------------
     def heartbeat(self, worker):
         with self._tx() as cur:
