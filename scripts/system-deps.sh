@@ -6,6 +6,7 @@ packages=(
   docker-registry   # a real OCI distribution registry for image_check
   skopeo            # pushes test images into it
   apache2-utils     # htpasswd for the registry's basic-auth tests
+  chromium          # headless browser for the dashboard test (driven by playwright)
 )
 missing=()
 for p in "${packages[@]}"; do
