@@ -1,6 +1,7 @@
 """The /api/v1 blueprint and the health/metrics endpoints."""
 
 import time
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
@@ -76,7 +77,7 @@ def make_api_blueprint():
                 "limit": limit, "offset": offset, "next": None}
         if offset + len(runs) < total:
             args = dict(request.args, offset=offset + limit, limit=limit)
-            body["next"] = f"{API}/runs?" + "&".join(f"{k}={v}" for k, v in sorted(args.items()))
+            body["next"] = f"{API}/runs?" + urlencode(sorted(args.items()))
         return jsonify(body)
 
     @bp.get("/runs/<run_id>")

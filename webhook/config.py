@@ -199,7 +199,8 @@ def _playbook(name, raw, where, base):
             raise ConfigError(f"{where}.lock: invalid JMESPath expression: {exc}") from None
     for key, value in entry["env"].items():
         if not isinstance(value, str):
-            raise ConfigError(f"{where}.env.{key}: environment values must be strings")
+            raise ConfigError(f"{where}.env.{key}: environment values must be strings "
+                              "(quote numbers and booleans)")
     return PlaybookEntry(name=name, validator=validator, lock_expr=lock_expr, **entry)
 
 
@@ -231,6 +232,10 @@ def parse(raw: Any, path: str) -> Config:
             raise ConfigError(f"{where}: playbooks.{name}.on_cancel: '{entry.on_cancel}' is not "
                               f"a catalog entry (known: {', '.join(sorted(playbooks))})")
     sections["executor"]["secret_env"] = [str(p) for p in sections["executor"]["secret_env"]]
+    for key, value in sections["executor"]["env"].items():
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: executor.env.{key}: environment values must be strings "
+                              "(quote numbers and booleans)")
     if sections["worker"]["slots"] < 1:
         raise ConfigError(f"{where}: worker.slots: must be at least 1")
     extra = {name: parser(raw[name], f"{where}: {name}", base)

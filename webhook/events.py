@@ -137,5 +137,5 @@ def _stdout(event):
     data = event["data"]
     if "." in event["type"] or not isinstance(data, dict):
         return ""
-    text = data.get("stdout") or ""
+    text = (data.get("stdout") or "").replace("\r\n", "\n")   # the runner reads a pty
     return text + "\n" if text else ""

@@ -17,6 +17,14 @@ from .store import IdempotencyConflict, QueueFull
 REQUEST_KEYS = {"playbook", "vars", "limit", "tags", "priority"}
 PRIORITY_RANGE = (-100, 100)
 
+# check(entry, cleaned_request) callables run after the built-in validation of every
+# submission (API and triggers alike); they raise ApiError to refuse it.
+_REQUEST_CHECKS = []
+
+
+def register_request_check(check):
+    _REQUEST_CHECKS.append(check)
+
 
 class ApiError(Exception):
     def __init__(self, status, message, headers=None, **extra):
@@ -75,8 +83,11 @@ def normalise_request(config, request):
             or not PRIORITY_RANGE[0] <= priority <= PRIORITY_RANGE[1]:
         raise ApiError(422, f"'priority' must be an integer from {PRIORITY_RANGE[0]} to "
                             f"{PRIORITY_RANGE[1]}", path="$.priority")
-    return entry, {"playbook": name, "vars": run_vars, "limit": limit, "tags": tags or None,
-                   "priority": priority}
+    clean = {"playbook": name, "vars": run_vars, "limit": limit, "tags": tags or None,
+             "priority": priority}
+    for check in _REQUEST_CHECKS:
+        check(entry, clean)
+    return entry, clean
 
 
 def lock_key(entry, request):

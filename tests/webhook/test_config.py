@@ -40,6 +40,8 @@ def test_relative_paths_resolve_against_the_config_file(tmp_path):
     ("worker:\n  slots: many\n", "worker.slots: expected integer"),
     ("queue:\n  ttl: true\n", "queue.ttl: expected"),
     ("- a\n- b\n", "top level must be a mapping"),
+    ("executor:\n  env: {DEBUG: 1}\n", "executor.env.DEBUG: environment values must be strings"),
+    ("playbooks:\n  p:\n    playbook: x.yml\n    env: {A: true}\n", "p.env.A: environment values"),
     ("a: [\n", "invalid YAML"),
     ("playbooks:\n  'bad name/..':\n    playbook: x.yml\n", "must use letters"),
 ])

@@ -1,0 +1,48 @@
+"""submit_run, the entry point the API and the triggers share (in-process)."""
+
+import pytest
+
+from webhook import config, service
+from webhook.store.sqlite import SqliteStore
+from tests.webhook.conftest import write_config
+
+
+@pytest.fixture
+def setup(tmp_path):
+    cfg = config.load(write_config(str(tmp_path)))
+    return cfg, SqliteStore(cfg.db_path)
+
+
+def test_lock_key_from_jmespath_and_idempotent_replay(setup):
+    cfg, store = setup
+    run, created = service.submit_run(cfg, store, {"playbook": "quick", "vars": {"lab": "x"}},
+                                      "key")
+    assert created and run["lock_key"] == "x" and run["status"] == "queued"
+    again, created = service.submit_run(cfg, store, {"playbook": "quick", "vars": {"lab": "x"}},
+                                        "key")
+    assert not created and again["id"] == run["id"]
+    assert service.submit_run(cfg, store, {"playbook": "quick"})[0]["lock_key"] is None
+
+
+def test_registered_request_checks_apply_to_every_submission(setup):
+    cfg, store = setup
+
+    def no_templates(entry, request):
+        if "{{" in str(request["vars"]):
+            raise service.ApiError(422, "template syntax is not allowed in vars")
+
+    service.register_request_check(no_templates)
+    try:
+        with pytest.raises(service.ApiError) as err:
+            service.submit_run(cfg, store, {"playbook": "quick", "vars": {"who": "{{ x }}"}})
+        assert err.value.status == 422
+        assert store.list_runs()[1] == 0
+    finally:
+        service._REQUEST_CHECKS.remove(no_templates)
+
+
+def test_cancel_run_errors(setup):
+    cfg, store = setup
+    with pytest.raises(service.ApiError) as err:
+        service.cancel_run(store, "missing")
+    assert err.value.status == 404
