@@ -162,7 +162,9 @@ def _try_list(api, path, query=None):
     try:
         return api.request("GET", path, query=query).get("items") or [], None
     except ApiException as exc:
-        return [], "(cannot list: %s)" % (exc.status,)
+        if exc.status == 404:
+            return [], "(that API is not served here)"
+        return [], "(cannot list: HTTP %s)" % (exc.status,)
     except LabError as exc:
         return [], "(cannot list: %s)" % exc
 
@@ -173,15 +175,17 @@ def diagnostics(api, api_version, namespace, name, info=None):
     if info is not None:
         if info.get("nodes"):
             lines.append("nodes: " + ", ".join("%s=%s" % kv for kv in sorted(info["nodes"].items())))
-        lines.append("status: topologyReady=%s state=%s condition=%s%s" % (
-            info["topology_ready"], info["topology_state"], info["condition"] or "none",
-            " error=%s" % info["error"] if info["error"] else ""))
+        condition = info["condition"]
+        lines.append("status: topologyReady=%s, state %s, condition TopologyReady=%s%s%s" % (
+            info["topology_ready"], info["topology_state"] or "unset", condition.get("status", "unset"),
+            " (%s: %s)" % (condition.get("reason"), condition.get("message")) if condition.get("reason") else "",
+            ", error: %s" % info["error"] if info["error"] else ""))
     if api_version == C9S_RUN:
         nodes, err = _try_list(api, "/apis/c9s.run/v1alpha1/namespaces/%s/nodes" % namespace,
                                [("labelSelector", "%s=%s" % (TOPOLOGY_OWNER, name))])
-        if nodes:
-            lines.append("nodes: " + ", ".join("%s=%s" % (n["metadata"]["name"], (n.get("status") or {}).get(
-                "readiness", "unknown")) for n in nodes))
+        lines.append("nodes: " + (", ".join("%s=%s" % (n["metadata"]["name"], (n.get("status") or {}).get(
+            "readiness", "unknown")) for n in nodes) or "no c9s.run Node objects for this Topology %s" % (
+                err or "yet (the controller creates them)")))
     pods, err = _try_list(api, "/api/v1/namespaces/%s/pods" % namespace)
     if err:
         lines.append("pods: %s" % err)
