@@ -94,3 +94,15 @@ def test_timeout_stops_the_run(make_service):
     assert run_pids(run["id"]) == []
     types = [e["type"] for e in svc.events(run["id"])]
     assert "run.interrupted" in types and types[-1] == "run.finished"
+
+
+def test_queued_run_expires_after_ttl(make_service):
+    svc = make_service(queue={"ttl": 1}, worker={"slots": 1})
+    busy = svc.submit("slow_plain", vars={"seconds": 4})
+    waiting = svc.submit("quick")
+    done = svc.wait(waiting["id"], timeout=20)
+    assert done["status"] == "canceled" and done["reason"] == "expired"
+    assert done["started_at"] is None
+    assert [e["type"] for e in svc.events(waiting["id"])] == ["run.queued", "run.expired",
+                                                             "run.finished"]
+    assert svc.wait(busy["id"])["status"] == "successful"

@@ -165,3 +165,15 @@ def test_parallel_streams_all_end(shared_service):
         thread.join(60)
     assert len(results) == 10 and all(ended for _, ended in results)
     assert len({len(events) for events, _ in results}) == 1
+
+
+def test_limit_and_tags_reach_ansible(shared_service):
+    svc = shared_service
+    tagged = svc.submit("quick", vars={"who": "tagged"}, tags=["not-a-tag"])
+    limited = svc.submit("quick", vars={"who": "limited"}, limit="nohost")
+    done = svc.wait(tagged["id"])
+    assert done["status"] == "successful" and done["tags"] == ["not-a-tag"]
+    assert "hello tagged" not in svc.request("GET", f"/api/v1/runs/{tagged['id']}/stdout")[1]
+    done = svc.wait(limited["id"])
+    out = svc.request("GET", f"/api/v1/runs/{limited['id']}/stdout")[1]
+    assert "hello limited" not in out and done["limit"] == "nohost"
