@@ -11,18 +11,16 @@ bin="$cache/bin"
 mkdir -p "$bin"
 export CGO_ENABLED=0 GOFLAGS=-mod=mod
 
-if ! command -v go >/dev/null; then
-  echo "build.sh: Go is not installed; install Go >= 1.26 to build the test control plane" >&2
-  exit 3
-fi
-
 build() {  # build <module dir> <package> <output> [ldflags]
   local dir=$1 pkg=$2 out=$3 ldflags=${4:-}
   [ -x "$out" ] && return 0
+  if ! command -v go >/dev/null; then
+    echo "build.sh: Go is not installed; install Go >= 1.26 to build $(basename "$out")" >&2
+    exit 3
+  fi
   local start=$SECONDS
   echo "building $(basename "$out") (cold builds take minutes)..." >&2
-  (cd "$dir" && go mod tidy >/dev/null 2>&1 || true
-   go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp" "$pkg") && mv "$out.tmp" "$out"
+  (cd "$dir" && go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp" "$pkg") && mv "$out.tmp" "$out"
   echo "built $(basename "$out") in $((SECONDS - start))s" >&2
 }
 
