@@ -304,3 +304,24 @@ def test_bridge_node_behaves_as_documented(
     assert result["readiness"]["ready"] and result["readiness"]["nodes"][bridge] == "ready"
     assert sorted(kubelet.deployments(topology["metadata"]["name"])) == nodes
     assert c9s_manager.definition_errors(offset) == []
+
+
+def test_a_definition_the_controller_cannot_parse_shows_in_its_log_only(
+        control_plane, admin_api, c9s_manager, c9s_namespace, c9s_lab):
+    """What `definition_errors` looks for is real: a broken definition is logged, and the
+    Topology itself gets no launcher; so the other tests' empty lists mean something."""
+    from kubernetes import client
+
+    offset = c9s_manager.log_offset()
+    src, _rendered = c9s_lab()
+    topology = _topology_doc(src)
+    topology["metadata"]["name"] = "broken"
+    topology["spec"]["definition"]["containerlab"] = "name: broken\ntopology: [nodes\n"
+    group, version = c9s_manager.api_version.split("/")
+    client.CustomObjectsApi(admin_api).create_namespaced_custom_object(
+        group, version, c9s_namespace, "topologies", topology)
+    deadline = time.monotonic() + 30
+    while not c9s_manager.definition_errors(offset):
+        assert time.monotonic() < deadline, c9s_manager.log_text(offset)[-3000:]
+        time.sleep(0.5)
+    assert client.AppsV1Api(admin_api).list_namespaced_deployment(c9s_namespace).items == []
