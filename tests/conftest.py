@@ -5,6 +5,9 @@ import pathlib
 
 import pytest
 
+# Real etcd + kube-apiserver (and the Clabernetes manager) fixtures, shared by every suite.
+pytest_plugins = ["tests.controlplane.fixtures"]
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
 
