@@ -171,6 +171,13 @@ def _proc_alive(pid, marker):
     return marker in cmdline
 
 
+def _die_with_parent():
+    """In the child before exec: SIGTERM when the parent thread exits (kept across exec)."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def port_in_use(port=ALIVE_PORT):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
@@ -200,9 +207,10 @@ class Manager:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self, timeout=180):
+    def start(self, timeout=180, detach=False):
         """Build (cached), prepare the cluster, start, wait for /alive 200. Returns self.
-        The manager runs in its own session, so it outlives the caller unless stopped."""
+        The manager runs in its own session; unless detach=True (the CLI's `up`) it gets
+        SIGTERM when the calling thread dies, so a killed test run leaves no manager behind."""
         if self.binary is None:
             self.binary = build(self.generation)
         self._lock()
@@ -212,7 +220,7 @@ class Manager:
                     "port %d on 127.0.0.1 is already in use by a process not started by this harness; "
                     "the Clabernetes manager needs it (stop that process)" % ALIVE_PORT)
             self._prepare_cluster()
-            self._spawn()
+            self._spawn(detach)
             self._wait_alive(timeout)
         except BaseException:
             self.stop()
@@ -232,8 +240,9 @@ class Manager:
                 raise
             raise ManagerError(
                 "another Clabernetes manager is running (%s): only one fits on a machine because it "
-                "listens on the fixed port %d; stop it first (python tests/controlplane/manager.py "
-                "down --dir <its cluster dir>)" % (holder or "holder unknown", ALIVE_PORT, ))
+                "listens on the fixed port %d; stop it first: `python tests/controlplane/manager.py "
+                "down --dir <cluster dir>` for one started by `up`, or kill that pid" % (
+                    holder or "holder unknown", ALIVE_PORT))
         os.ftruncate(fd, 0)
         os.pwrite(fd, ("pid %d, dir %s\n" % (os.getpid(), self.workdir)).encode(), 0)
         self._lock_fd = fd
@@ -284,7 +293,7 @@ class Manager:
         finally:
             api.close()
 
-    def _spawn(self):
+    def _spawn(self, detach):
         files = os.path.join(self.workdir, "files")
         shutil.rmtree(files, ignore_errors=True)
         root = os.path.join(self.workdir, "root")
@@ -315,6 +324,7 @@ class Manager:
                 ["unshare", "--mount", "--propagation", "private", "sh", wrapper, root, files, self.binary],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, env=env,
                 start_new_session=True, pass_fds=(self._lock_fd,),
+                preexec_fn=None if detach else _die_with_parent,
             )
         finally:
             log.close()
@@ -464,7 +474,7 @@ def cmd_up(args):
             return 0 if existing.generation == args.version else 1
         existing.stop()
     try:
-        mgr = Manager(cp, args.version, workdir=workdir).start()
+        mgr = Manager(cp, args.version, workdir=workdir).start(detach=True)
     except ManagerUnavailable as exc:
         print("manager up: %s" % exc, file=sys.stderr)
         return 4

@@ -11,6 +11,7 @@ import os
 import ssl
 import subprocess
 import sys
+import time
 import urllib.request
 
 import pytest
@@ -134,3 +135,29 @@ def test_cli_up_without_control_plane_says_how_to_start_one(tmp_path):
                           universal_newlines=True, env=env, timeout=60, check=False)
     assert proc.returncode == 1
     assert "no running control plane" in proc.stderr and "cluster.py up" in proc.stderr
+
+
+def test_a_killed_test_run_takes_its_manager_along(control_plane, c9s_manager_slot, tmp_path):
+    c9s_manager_slot.stop()
+    script = (
+        "import sys, time\n"
+        "from tests.controlplane.cluster import ControlPlane\n"
+        "from tests.controlplane.manager import Manager\n"
+        "mgr = Manager(ControlPlane.attach(sys.argv[1]), %r, workdir=sys.argv[2]).start()\n"
+        "print(mgr.pid, flush=True)\n"
+        "time.sleep(600)\n" % GENERATION)
+    runner = subprocess.Popen([sys.executable, "-c", script, control_plane.workdir, str(tmp_path / "m")],
+                              stdout=subprocess.PIPE, universal_newlines=True, cwd=REPO,
+                              env=dict(os.environ, PYTHONPATH=REPO))
+    try:
+        pid = int(runner.stdout.readline())
+        assert mgr_mod._proc_alive(pid, "clabernetes")
+    finally:
+        runner.kill()  # SIGKILL: no teardown runs in the runner
+        runner.wait()
+        runner.stdout.close()
+    deadline = time.monotonic() + 20
+    while mgr_mod._proc_alive(pid, ""):
+        assert time.monotonic() < deadline, "manager pid %d outlived its runner" % pid
+        time.sleep(0.2)
+    assert _lock_free() and _own_mounts() == []
