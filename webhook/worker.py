@@ -5,6 +5,7 @@ Idle slots watch SQLite's ``data_version`` (it changes when another process comm
 milliseconds without hammering the database.
 """
 
+import glob
 import logging
 import os
 import shutil
@@ -94,7 +95,16 @@ class Worker:
         for run_id, action in actions:
             log.warning("run %s %s (its worker is gone)", run_id, action)
             if action != "requeued":  # processes the dead worker left on this host
-                procs.escalate(lambda rid=run_id: procs.run_processes(rid), [], kill_wait=2)
+                cgroups = glob.glob(procs.run_cgroup(run_id, "*") or "/nonexistent")
+
+                def left(rid=run_id, groups=cgroups):
+                    found = procs.run_processes(rid)
+                    for group in groups:
+                        found |= procs.cgroup_pids(group)
+                    return found
+                procs.escalate(left, [], kill_wait=2)
+                for group in cgroups:
+                    procs.remove_cgroup(group)
         for run_id in self.store.expire_queued(now):
             log.info("run %s expired in the queue", run_id)
 
@@ -194,10 +204,10 @@ class Worker:
         job = Job(run_id=run_id, ident="main", entry=entry, extravars=run["vars"],
                   limit=run["limit"], tags=run["tags"], timeout=run["timeout"] or entry.timeout)
 
-        def started(pid):
+        def started(pid, isolation=None):
             self.store.mark_started(run_id, self.id, {
                 "pid": pid, "playbook": entry.playbook, "inventory": entry.inventory,
-                "limit": run["limit"], "tags": run["tags"]})
+                "limit": run["limit"], "tags": run["tags"], "isolation": isolation})
 
         out = self.executor.execute(job, self._sink(run_id), self._should_stop(run_id), started)
         result = {"events": out.events}
@@ -237,7 +247,7 @@ class Worker:
                       extravars=run["vars"], limit=run["limit"], tags=None,
                       timeout=cfg["cleanup_timeout"], phase=f"on_cancel-{attempt}")
             stop = (lambda: "shutdown" if self.stopping.is_set() else None)
-            out = self.executor.execute(job, self._sink(run["id"]), stop, lambda pid: None)
+            out = self.executor.execute(job, self._sink(run["id"]), stop, lambda *_: None)
             attempts.append({"attempt": attempt, "status": out.status, "rc": out.rc})
             if out.status == "successful":
                 break

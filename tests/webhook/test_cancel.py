@@ -1,6 +1,9 @@
 """Cancellation: signals with grace periods, nothing left in /proc, on_cancel clean-up."""
 
+import os
 import time
+
+from webhook.executor import procs
 
 from tests.webhook.conftest import pid_alive, run_pids
 
@@ -25,7 +28,14 @@ def test_cancel_kills_every_process_including_a_detached_daemon(make_service, tm
         time.sleep(0.05)
     daemon = int(pidfile.read_text())
     time.sleep(0.3)
-    assert pid_alive(daemon) and daemon in run_pids(run["id"])
+    # the daemon cleared its environment: only the cgroup / subreaper tree can find it
+    assert pid_alive(daemon) and daemon not in run_pids(run["id"])
+    started = [e for e in svc.events(run["id"]) if e["type"] == "run.started"][0]["data"]
+    if procs.cgroup2_mount() and os.access(procs.cgroup2_mount(), os.W_OK):
+        assert started["isolation"] == "cgroup2+subreaper+env"
+        assert daemon in procs.cgroup_pids(procs.run_cgroup(run["id"], "main"))
+    else:
+        assert started["isolation"] == "subreaper+env"
     requested = time.time()
     status, body, _ = svc.request("POST", f"/api/v1/runs/{run['id']}/cancel")
     assert status == 202 and body["cancel"] == "requested"
@@ -35,6 +45,7 @@ def test_cancel_kills_every_process_including_a_detached_daemon(make_service, tm
     assert time.time() - requested < 4
     assert not pid_alive(daemon)
     assert run_pids(run["id"]) == []
+    assert not os.path.exists(procs.run_cgroup(run["id"], "main") or "/nonexistent")
     events = svc.events(run["id"])
     lifecycle = [e["type"] for e in events if "." in e["type"]]
     assert lifecycle == ["run.queued", "run.started", "cancel.requested", "cancel.applied",

@@ -37,7 +37,8 @@ class Outcome:
 class Executor(abc.ABC):
     @abc.abstractmethod
     def execute(self, job: Job, sink, should_stop, on_started) -> Outcome:
-        """Run ``job`` to completion or until ``should_stop()`` returns a reason."""
+        """Run ``job`` to completion or until ``should_stop()`` returns a reason.
+        ``on_started(pid, isolation)`` is called once the job's process exists."""
 
     def run_dir(self, run_id) -> Optional[str]:
         """Where the run keeps its files, if anywhere (removed by retention)."""

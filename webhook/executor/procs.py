@@ -1,9 +1,14 @@
-"""Find and stop every process a run started, using /proc.
+"""Find and stop every process a run started.
 
-A run's processes are (a) the descendants of its supervisor, which is a child subreaper so
-orphans (double forks, ``setsid`` daemons) re-parent to it instead of init, and (b) any
-process whose environment carries the run's tag (``SKYFORGE_RUN_ID=<id>``), which catches
-processes that escaped the tree when the supervisor itself died.  Linux only.
+A run's processes are the union of (a) the members of its own cgroup v2: the worker moves
+the supervisor into ``<cgroup2 mount>/<worker's cgroup>/skyforge/<run>-<ident>`` before it
+starts ansible, so every descendant is there whatever it does with sessions, parents or
+its environment (used when a writable cgroup2 hierarchy exists); (b) the descendants of the
+supervisor, which is a child subreaper so orphans (double forks, ``setsid`` daemons)
+re-parent to it instead of init; and (c) any process whose environment carries the run's
+tag (``SKYFORGE_RUN_ID=<id>``), which catches processes that escaped the tree when the
+supervisor itself died.  (b) and (c) are the fallback where cgroups are not available.
+Linux only.
 """
 
 import ctypes
@@ -78,10 +83,67 @@ def tagged(run_id, table=None):
     return out
 
 
-def run_processes(run_id, root=None, exclude=()):
+def cgroup2_mount():
+    try:
+        with open("/proc/self/mounts", encoding="utf-8") as handle:
+            for line in handle:
+                parts = line.split()
+                if len(parts) > 2 and parts[2] == "cgroup2":
+                    return parts[1]
+    except OSError:
+        pass
+    return None
+
+
+def run_cgroup(run_id, ident):
+    """Where the supervisor of (run, ident) puts itself, or None without cgroup v2."""
+    mount = cgroup2_mount()
+    if not mount:
+        return None
+    own = "/"
+    try:
+        with open("/proc/self/cgroup", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("0::"):
+                    own = line[3:].strip()
+    except OSError:
+        return None
+    return os.path.join(mount, own.lstrip("/"), "skyforge", f"{run_id}-{ident}")
+
+
+def join_cgroup(path, pid):
+    """Create ``path`` and move ``pid`` into it; False where that is not allowed."""
+    try:
+        os.makedirs(path, exist_ok=True)
+        with open(os.path.join(path, "cgroup.procs"), "w", encoding="ascii") as handle:
+            handle.write(str(pid))
+        return True
+    except OSError:
+        return False
+
+
+def cgroup_pids(path):
+    if not path:
+        return set()
+    try:
+        with open(os.path.join(path, "cgroup.procs"), encoding="ascii") as handle:
+            return {int(line) for line in handle if line.strip()}
+    except OSError:
+        return set()
+
+
+def remove_cgroup(path):
+    if path:
+        try:
+            os.rmdir(path)
+        except OSError:
+            pass
+
+
+def run_processes(run_id, root=None, exclude=(), cgroup=None):
     """Live (non-zombie) processes belonging to a run."""
     table = process_table()
-    pids = tagged(run_id, table)
+    pids = tagged(run_id, table) | cgroup_pids(cgroup)
     if root:
         pids |= descendants(root, table)
     return {p for p in pids - set(exclude) if p in table and table[p][1] not in ("Z", "X")}

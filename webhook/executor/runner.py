@@ -50,6 +50,7 @@ class RunnerExecutor(Executor):
     def execute(self, job, sink, should_stop, on_started):
         rundir = self.run_dir(job.run_id)
         os.makedirs(rundir, mode=0o700, exist_ok=True)
+        cgroup = procs.run_cgroup(job.run_id, job.ident)
         spec_path = self._spec(job, rundir)
         read_fd, write_fd = os.pipe()
         with open(os.path.join(rundir, f".{job.ident}.log"), "ab") as log:
@@ -58,7 +59,11 @@ class RunnerExecutor(Executor):
                 pass_fds=[write_fd], env=self._env(job), cwd=rundir, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=log, start_new_session=True)
         os.close(write_fd)
-        on_started(proc.pid)   # run.started is stored before any runner event
+        # the supervisor is still starting Python here, it has no children yet
+        if cgroup and not procs.join_cgroup(cgroup, proc.pid):
+            cgroup = None
+        on_started(proc.pid, "cgroup2+subreaper+env" if cgroup else "subreaper+env")
+        # run.started is stored before any runner event
         reader = _Reader(read_fd, sink, job.phase)
         reader.start()
         started = time.monotonic()
@@ -74,7 +79,7 @@ class RunnerExecutor(Executor):
                 reason = "timeout"
             if reason:
                 interrupted = reason
-                kill_report = self._stop(job, proc)
+                kill_report = self._stop(job, proc, cgroup)
                 break
         try:
             proc.wait(timeout=10)
@@ -85,10 +90,12 @@ class RunnerExecutor(Executor):
         os.unlink(spec_path)
         leftovers = None
         if self.config.executor["kill_leftovers"]:
-            left = procs.run_processes(job.run_id)
+            left = procs.run_processes(job.run_id, cgroup=cgroup)
             if left:
-                leftovers = procs.escalate(lambda: procs.run_processes(job.run_id),
-                                           [(signal.SIGTERM, 0.5)])
+                leftovers = procs.escalate(
+                    lambda: procs.run_processes(job.run_id, cgroup=cgroup),
+                    [(signal.SIGTERM, 0.5)])
+        procs.remove_cgroup(cgroup)
         done = reader.done or {}
         status = done.get("status")
         if status not in ("successful", "failed"):
@@ -100,12 +107,13 @@ class RunnerExecutor(Executor):
                        kill_report=kill_report, leftovers=leftovers, message=message,
                        events=reader.count)
 
-    def _stop(self, job, proc):
+    def _stop(self, job, proc, cgroup):
         """SIGINT, then SIGTERM, then SIGKILL to every process of the run but the supervisor,
         which then reports the outcome; a supervisor that hangs is killed too."""
         grace = self.config.cancel
         report = procs.escalate(
-            lambda: procs.run_processes(job.run_id, root=proc.pid, exclude={proc.pid}),
+            lambda: procs.run_processes(job.run_id, root=proc.pid, exclude={proc.pid},
+                                        cgroup=cgroup),
             [(signal.SIGINT, grace["sigint_grace"]), (signal.SIGTERM, grace["sigterm_grace"])])
         try:
             proc.wait(timeout=3)
