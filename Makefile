@@ -65,10 +65,13 @@ test: venv collection system-deps controlplane servers
 bench: venv collection controlplane servers
 	bash scripts/bench.sh
 
+# MANAGER=v0.6 also starts the real Clabernetes manager beside the API server.
 cluster-up: venv collection controlplane
 	$(BIN)/python tests/controlplane/cluster.py up --dir .cluster --crds $(CLUSTER_ARGS)
+	$(if $(MANAGER),$(BIN)/python tests/controlplane/manager.py up --dir .cluster --version $(MANAGER))
 
 cluster-down:
+	-$(BIN)/python tests/controlplane/manager.py down --dir .cluster
 	$(BIN)/python tests/controlplane/cluster.py down --dir .cluster
 
 clean:

@@ -6,7 +6,7 @@ import pathlib
 import pytest
 
 # Real etcd + kube-apiserver (and the Clabernetes manager) fixtures, shared by every suite.
-pytest_plugins = ["tests.controlplane.fixtures"]
+pytest_plugins = ["tests.controlplane.fixtures", "tests.controlplane.manager_fixtures"]
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
