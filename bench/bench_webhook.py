@@ -232,9 +232,9 @@ def main():
         os.mkdir(os.path.join(tmp, "a"))
         os.mkdir(os.path.join(tmp, "b"))
         print("1/5 submissions ...", flush=True)
-        # 4 concurrent keep-alive clients: enough to pass 1,000/s on 2 cores without
-        # queueing requests behind each other (more clients only add latency there)
-        sub = bench_submissions(os.path.join(tmp, "a"), procs=1, threads=4, duration=duration)
+        # 6 concurrent keep-alive clients: enough for 1,000/s on 2 cores without queueing
+        # requests behind each other (beyond that, more clients only add latency)
+        sub = bench_submissions(os.path.join(tmp, "a"), procs=1, threads=6, duration=duration)
         svc = Service(os.path.join(tmp, "b"), server={"workers": 2, "threads": 32},
                       worker={"slots": 2}, events={"keepalive": 15})
         try:
