@@ -7,6 +7,7 @@ packages=(
   skopeo            # pushes test images into it
   apache2-utils     # htpasswd for the registry's basic-auth tests
   chromium          # headless browser for the dashboard test (driven by playwright)
+  wrk               # HTTP load generator for bench/bench_webhook.py
 )
 missing=()
 for p in "${packages[@]}"; do
