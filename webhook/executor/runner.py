@@ -27,6 +27,10 @@ class RunnerExecutor(Executor):
         env.update(self.config.executor["env"])
         env.update(job.entry.env)
         env[procs.TAG_VAR] = job.run_id
+        if job.entry.cwd:
+            # a shell sets PWD to where a command runs; playbooks resolve relative paths
+            # against it (ansible-core itself runs tasks in the playbook's directory)
+            env["PWD"] = job.entry.cwd
         # ansible-playbook comes from the environment this service runs in (its venv)
         env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
         # the supervisor must import this package whatever the playbook's cwd is
