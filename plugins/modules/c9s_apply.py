@@ -76,26 +76,8 @@ options:
     description: Take over fields another field manager owns (server-side apply C(force)).
     type: bool
     default: false
-  kubeconfig:
-    description:
-      - Path to a kubeconfig file. Defaults to E(K8S_AUTH_KUBECONFIG), then E(KUBECONFIG) or
-        C(~/.kube/config), then the in-cluster service account.
-    type: path
-  context:
-    description: Kubeconfig context to use (E(K8S_AUTH_CONTEXT)).
-    type: str
-  host:
-    description: API server URL (E(K8S_AUTH_HOST)); overrides the kubeconfig.
-    type: str
-  api_key:
-    description: Bearer token (E(K8S_AUTH_API_KEY)); overrides the kubeconfig.
-    type: str
-  ca_cert:
-    description: Path to the cluster CA certificate (E(K8S_AUTH_SSL_CA_CERT)).
-    type: path
-  validate_certs:
-    description: Verify the API server certificate (E(K8S_AUTH_VERIFY_SSL)).
-    type: bool
+extends_documentation_fragment:
+  - skyforge.labs.k8s_connection
 requirements:
   - kubernetes (Python client, < 37)
   - PyYAML
@@ -174,10 +156,11 @@ readiness:
       type: float
 """
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils import k8s
+from ansible_collections.skyforge.labs.plugins.module_utils.k8s_args import with_connection_args
 
 try:
     import yaml  # noqa: F401 pylint: disable=unused-import
@@ -188,7 +171,7 @@ except ImportError:
 
 def run_module():
     module = AnsibleModule(
-        argument_spec=dict(
+        argument_spec=with_connection_args(
             src=dict(type="path"),
             lab_name=dict(type="str"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
@@ -201,12 +184,6 @@ def run_module():
                              choices=["auto", "c9s.run/v1alpha1", "clabernetes.containerlab.dev/v1alpha1"]),
             field_manager=dict(type="str", default="skyforge-labs"),
             force_conflicts=dict(type="bool", default=False),
-            kubeconfig=dict(type="path", fallback=(env_fallback, ["K8S_AUTH_KUBECONFIG"])),
-            context=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_CONTEXT"])),
-            host=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_HOST"])),
-            api_key=dict(type="str", no_log=True, fallback=(env_fallback, ["K8S_AUTH_API_KEY"])),
-            ca_cert=dict(type="path", fallback=(env_fallback, ["K8S_AUTH_SSL_CA_CERT"])),
-            validate_certs=dict(type="bool", fallback=(env_fallback, ["K8S_AUTH_VERIFY_SSL"])),
         ),
         required_if=[("state", "present", ["src"])],
         required_one_of=[("src", "lab_name")],

@@ -36,26 +36,8 @@ options:
     description: Most bytes of log to keep per container (the newest are dropped beyond it).
     type: int
     default: 10485760
-  kubeconfig:
-    description:
-      - Path to a kubeconfig file. Defaults to E(K8S_AUTH_KUBECONFIG), then E(KUBECONFIG) or
-        C(~/.kube/config), then the in-cluster service account.
-    type: path
-  context:
-    description: Kubeconfig context to use (E(K8S_AUTH_CONTEXT)).
-    type: str
-  host:
-    description: API server URL (E(K8S_AUTH_HOST)); overrides the kubeconfig.
-    type: str
-  api_key:
-    description: Bearer token (E(K8S_AUTH_API_KEY)); overrides the kubeconfig.
-    type: str
-  ca_cert:
-    description: Path to the cluster CA certificate (E(K8S_AUTH_SSL_CA_CERT)).
-    type: path
-  validate_certs:
-    description: Verify the API server certificate (E(K8S_AUTH_VERIFY_SSL)).
-    type: bool
+extends_documentation_fragment:
+  - skyforge.labs.k8s_connection
 requirements:
   - kubernetes (Python client, < 37)
 notes:
@@ -88,26 +70,21 @@ unavailable:
 
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.skyforge.labs.plugins.module_utils import k8s
+from ansible_collections.skyforge.labs.plugins.module_utils.k8s_args import with_connection_args
 from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.pod_logs import collect_pod_logs
 
 
 def run_module():
     module = AnsibleModule(
-        argument_spec=dict(
+        argument_spec=with_connection_args(
             namespace=dict(type="str", required=True),
             topology=dict(type="str", required=True),
             dest=dict(type="path", required=True),
             limit_bytes=dict(type="int", default=10485760),
-            kubeconfig=dict(type="path", fallback=(env_fallback, ["K8S_AUTH_KUBECONFIG"])),
-            context=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_CONTEXT"])),
-            host=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_HOST"])),
-            api_key=dict(type="str", no_log=True, fallback=(env_fallback, ["K8S_AUTH_API_KEY"])),
-            ca_cert=dict(type="path", fallback=(env_fallback, ["K8S_AUTH_SSL_CA_CERT"])),
-            validate_certs=dict(type="bool", fallback=(env_fallback, ["K8S_AUTH_VERIFY_SSL"])),
         ),
         supports_check_mode=False,
     )
