@@ -74,7 +74,8 @@ def _present(api, params, check_mode):
     result["changed"] = any(o["action"] != "unchanged" for o in result["objects"])
     result["diff"] = applier.diffs
     if params.get("wait") and not check_mode:
-        baseline = Baseline(applier.topology_before, applier.topology_after, params["field_manager"])
+        baseline = Baseline(applier.topology_before, applier.topology_after, params["field_manager"],
+                            applier.topology_spec_changed)
         result["readiness"] = wait_ready(api, api_version, lab.namespace, lab.name, baseline,
                                          definition_nodes(lab.topology), params["wait_timeout"])
     return result

@@ -7,7 +7,10 @@ apply(): server-side apply of the ConfigMaps, then the Topology (never status), 
 what carries this lab's labels but is no longer rendered. Objects whose applied fields
 already hold the desired values are not sent at all (one LIST finds them), which makes a
 no-op re-apply cheap; whatever is sent is judged created/updated/unchanged by comparing
-resourceVersions. Check mode sends the same requests with dryRun=All.
+what we own before and after (see owned_state), never resourceVersion or generation: the
+Clabernetes controller rewrites the whole Topology (no status subresource), so its status
+writes move both, and one landing between our read and our apply is not a change of ours.
+Check mode sends the same requests with dryRun=All.
 remove(): delete the Topology, then the lab's ConfigMaps, and wait until they are gone.
 """
 
@@ -157,38 +160,70 @@ def stamp_topology(topology, api_version):
 
 
 def topology_in_sync(desired, current, field_manager):
-    """True when the live Topology is what we last applied, and nobody has touched it since.
+    """True when the live Topology holds what we apply, through our own Apply.
 
-    Our digest annotation matches, we own fields through Apply, no other manager owns anything
-    under spec (the controller only writes status), and our labels/annotations still hold.
+    Only what we send counts: the controller's Update owns defaulted spec fields we never
+    send (deployment.containerlabTimeout, persistence, scheduling, expose.*, ...) and they do
+    not make the Topology out of sync. Our digest annotation is part of what we send, so a
+    field dropped from the render (which a value-by-value look cannot see) differs too.
     """
     if current is None or not _owned_by(current, field_manager):
         return False
-    meta, live = desired["metadata"], current.get("metadata") or {}
-    if (live.get("annotations") or {}).get(APPLIED_DIGEST) != meta["annotations"][APPLIED_DIGEST]:
-        return False
-    for entry in live.get("managedFields") or []:
-        if entry.get("manager") != field_manager and "f:spec" in (entry.get("fieldsV1") or {}):
-            return False
-    return _subset(meta.get("labels"), live.get("labels") or {}) and \
-        _subset(meta.get("annotations"), live.get("annotations") or {})
+    shape = _owned_shape(desired)
+    return project(shape, current) == shape
 
 
-def _strip(obj):
-    obj = dict(obj)
-    meta = dict(obj.get("metadata") or {})
-    for key in ("managedFields", "resourceVersion", "generation", "creationTimestamp", "uid"):
-        meta.pop(key, None)
-    obj["metadata"] = meta
-    return obj
+_MISSING = "\0(missing)"
 
 
-def _action(before, after, dry_run):
+def project(desired, live):
+    """live seen through the shape of desired: its values at the places desired sets."""
+    if isinstance(desired, dict):
+        if not isinstance(live, dict):
+            return _MISSING if live is None else live
+        return {key: project(value, live.get(key)) for key, value in desired.items()}
+    if isinstance(desired, list) and isinstance(live, list) and len(desired) == len(live):
+        return [project(d, item) for d, item in zip(desired, live)]
+    return _MISSING if live is None else live
+
+
+def _owned_shape(desired, keys=None):
+    """The part of an apply document we own: all but apiVersion/kind/status, and of the
+    metadata only labels and annotations (name/namespace identify, they do not change)."""
+    shape = {k: v for k, v in desired.items() if k not in ("apiVersion", "kind", "metadata", "status")}
+    meta = desired.get("metadata") or {}
+    shape["metadata"] = {k: meta[k] for k in ("labels", "annotations") if k in meta}
+    if keys is not None:
+        shape = {k: v for k, v in shape.items() if k in keys}
+    return shape
+
+
+def _applied_fields(obj, field_manager, keys=None):
+    """The field set our Apply owns (managedFields fieldsV1), optionally of some top-level keys."""
+    for entry in (obj.get("metadata") or {}).get("managedFields") or []:
+        if entry.get("manager") == field_manager and entry.get("operation") == "Apply" \
+                and not entry.get("subresource"):
+            fields = entry.get("fieldsV1") or {}
+            if keys is not None:
+                fields = {k: v for k, v in fields.items() if k[2:] in keys}
+            return fields
+    return None
+
+
+def owned_state(desired, obj, field_manager, keys=None):
+    """What of obj is ours: its values where desired sets them, and the fields our Apply owns
+    (which also moves when the render stops setting a field). keys: only these top-level keys
+    (e.g. ("spec",)). Writes by other managers to other fields (the controller's status and
+    defaults) leave it as it is."""
+    if obj is None:
+        return None
+    return project(_owned_shape(desired, keys), obj), _applied_fields(obj, field_manager, keys)
+
+
+def _action(desired, before, after, field_manager):
     if before is None:
         return "created"
-    if dry_run:
-        return "unchanged" if _strip(before) == _strip(after) else "updated"
-    same = before["metadata"].get("resourceVersion") == after["metadata"].get("resourceVersion")
+    same = owned_state(desired, before, field_manager) == owned_state(desired, after, field_manager)
     return "unchanged" if same else "updated"
 
 
@@ -218,6 +253,7 @@ class Applier:
         self.diffs = []
         self.topology_before = None
         self.topology_after = None
+        self.topology_spec_changed = False
 
     def _query(self):
         # Strict: an unknown (e.g. misspelt) field is an error, not silently dropped
@@ -232,7 +268,7 @@ class Applier:
         kind, name = obj["kind"], obj["metadata"]["name"]
         after = call(self.api, "PATCH", path, "patch", kind, name=name, namespace=self.lab.namespace,
                      api_version=self.api_version, body=obj, query=self._query(), content_type=APPLY_PATCH)
-        action = _action(before, after, self.dry_run)
+        action = _action(obj, before, after, self.field_manager)
         if action != "unchanged":
             self.diffs.append({"before_header": "%s/%s" % (kind, name), "after_header": "%s/%s" % (kind, name),
                                "before": view(before), "after": view(after)})
@@ -291,6 +327,12 @@ class Applier:
             self.topology_after, action = self._apply(
                 topology, topology_path(self.api_version, ns, self.lab.name), self.topology_before)
         self.objects.append({"kind": "Topology", "name": self.lab.name, "action": action})
+        # what the controller must process before its status says anything about this run:
+        # a spec change (labels/annotations alone change nothing it reports, so it would
+        # not rewrite the Topology)
+        self.topology_spec_changed = self.topology_before is None or owned_state(
+            topology, self.topology_before, self.field_manager, ("spec",)) != owned_state(
+            topology, self.topology_after, self.field_manager, ("spec",))
 
         if prune:  # only now: the new Topology has been accepted, nothing references the old
             self._prune(existing_cms)

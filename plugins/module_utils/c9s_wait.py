@@ -6,13 +6,15 @@
 Neither Topology API has a status subresource or an observedGeneration the controller
 maintains: the controller rewrites the whole object. So a status is trusted only when it
 was written after our last change of the spec:
-- this run changed the spec (or created the object): the apiserver bumps metadata.generation
-  on every non-metadata write of a custom resource without a status subresource, so a
-  status written after our apply shows a generation above the one our apply produced;
-  The controller writes the Topology only when the status it computes differs (it skips
-  equal statuses), so a change is seen as processed once node readiness moved (launchers
-  roll when their files change); a change no node notices leaves the wait to time out,
-  saying why, rather than report a Ready that may be stale.
+- this run changed the spec (or created the object), as the apply judged it from what we
+  own (c9s_deploy.owned_state), never from generation: the controller's own status writes
+  bump metadata.generation too, and one landing between our read and our apply must not
+  pass for our change. After our change, the apiserver bumps metadata.generation on every
+  non-metadata write, so a status written after our apply shows a generation above the one
+  our apply produced. The controller writes the Topology only when the status it computes
+  differs (it skips equal statuses), so a change is seen as processed once node readiness
+  moved (launchers roll when their files change); a change no node notices leaves the wait
+  to time out, saying why, rather than report a Ready that may be stale.
 - this run changed nothing in the spec: the status writer's managedFields time must not be
   older than our own Apply entry from before this run (a previous run may have changed the
   spec and stopped before the controller caught up). Times have one-second resolution;
@@ -63,13 +65,15 @@ def _status_writes(obj, field_manager):
 
 
 class Baseline:
-    """What 'fresh' means for this run, from the Topology before and after our apply."""
+    """What 'fresh' means for this run, from the Topology before and after our apply.
 
-    def __init__(self, before, after, field_manager):
+    spec_changed: whether our apply changed the spec (c9s_deploy.Applier.topology_spec_changed).
+    """
+
+    def __init__(self, before, after, field_manager, spec_changed):
         self.field_manager = field_manager
         self.generation = (after or {}).get("metadata", {}).get("generation") or 0
-        before_generation = (before or {}).get("metadata", {}).get("generation")
-        self.spec_changed = before is None or before_generation != self.generation
+        self.spec_changed = before is None or bool(spec_changed)
         self.reference_time = _apply_time(before, field_manager)
 
     def fresh(self, obj):

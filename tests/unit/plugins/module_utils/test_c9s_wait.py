@@ -18,7 +18,7 @@ def topo(generation, status=None, fields=()):
 def test_after_a_spec_change_only_a_later_write_is_fresh():
     before = topo(3, {"topologyReady": True}, [(ME, "Apply", "2026-01-01T00:00:00Z", False)])
     after = topo(4, {"topologyReady": True})
-    baseline = Baseline(before, after, ME)
+    baseline = Baseline(before, after, ME, spec_changed=True)
     assert baseline.spec_changed
     assert not baseline.fresh(after)[0]
     assert baseline.fresh(topo(5, {"topologyReady": True}))[0]
@@ -28,14 +28,24 @@ def test_without_a_change_the_status_must_not_predate_our_last_apply():
     ours = (ME, "Apply", "2026-01-01T00:00:10Z", False)
     stale = topo(4, {"topologyReady": True}, [ours, ("ctrl", "Update", "2026-01-01T00:00:09Z", True)])
     fresh = topo(4, {"topologyReady": True}, [ours, ("ctrl", "Update", "2026-01-01T00:00:10Z", True)])
-    assert not Baseline(stale, stale, ME).fresh(stale)[0]
-    assert "before our last change" in Baseline(stale, stale, ME).fresh(stale)[1]
-    assert Baseline(fresh, fresh, ME).fresh(fresh)[0]
+    assert not Baseline(stale, stale, ME, False).fresh(stale)[0]
+    assert "before our last change" in Baseline(stale, stale, ME, False).fresh(stale)[1]
+    assert Baseline(fresh, fresh, ME, False).fresh(fresh)[0]
+
+
+def test_a_controller_write_between_our_read_and_apply_is_not_our_change():
+    """Generation moved (the controller's status write) but our apply changed nothing: the
+    status it wrote counts, no rewrite after ours is awaited."""
+    ours = (ME, "Apply", "2026-01-01T00:00:10Z", False)
+    before = topo(4, {"topologyReady": False}, [ours, ("ctrl", "Update", "2026-01-01T00:00:11Z", True)])
+    after = topo(5, {"topologyReady": True}, [ours, ("ctrl", "Update", "2026-01-01T00:00:12Z", True)])
+    baseline = Baseline(before, after, ME, spec_changed=False)
+    assert not baseline.spec_changed and baseline.fresh(after)[0]
 
 
 def test_no_status_is_never_fresh():
     created = topo(1)
-    assert Baseline(None, created, ME).fresh(created) == (False, "the controller has not written a status yet")
+    assert Baseline(None, created, ME, False).fresh(created) == (False, "the controller has not written a status yet")
 
 
 def test_v06_needs_every_defined_node_ready():
@@ -52,3 +62,4 @@ def test_c9s_run_counts_and_error():
     assert not evaluate({"status": dict(status, readyNodeCount=1)}, "c9s.run/v1alpha1", [])["ready"]
     assert not evaluate({"status": dict(status, error="boom")}, "c9s.run/v1alpha1", [])["ready"]
     assert not evaluate({"status": dict(status, nodeCount=0, readyNodeCount=0)}, "c9s.run/v1alpha1", [])["ready"]
+
