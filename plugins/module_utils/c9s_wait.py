@@ -23,6 +23,12 @@ was written after our last change of the spec:
 Readiness per API:
 - clabernetes.containerlab.dev/v1alpha1 (v0.6): status.topologyReady, condition
   TopologyReady=True, and status.nodeReadiness "ready" for every node in the definition.
+  v0.6 computes that status from the launcher Deployments as it listed them before it
+  updated them for a change, so right after a change it reports the old pods' readiness.
+  Hence also every launcher Deployment (label clabernetes/topologyOwner=<name>) must have
+  rolled out: status.observedGeneration == metadata.generation, no old replicas left, the
+  wanted replicas ready. Where Deployments cannot be read (403), the status alone decides
+  and the result says so.
 - c9s.run/v1alpha1 (v0.7+): status.topologyReady, readyNodeCount == nodeCount > 0, no
   status.error; per-node detail lives on c9s.run Node objects (listed for diagnostics).
 """
@@ -43,7 +49,9 @@ except ImportError:
     yaml = None
 
 C9S_RUN = "c9s.run/v1alpha1"
+V06 = "clabernetes.containerlab.dev/v1alpha1"
 TOPOLOGY_OWNER = "clabernetes/topologyOwner"
+TOPOLOGY_NODE = "clabernetes/topologyNode"
 
 
 def _apply_time(obj, field_manager):
@@ -135,6 +143,51 @@ def evaluate(obj, api_version, expected_nodes):
     return info
 
 
+def _rollout_pending(deployment):
+    """Why a launcher Deployment has not rolled out its current pod template, or None."""
+    meta, spec, status = deployment.get("metadata") or {}, deployment.get("spec") or {}, deployment.get("status") or {}
+    generation, observed = meta.get("generation") or 0, status.get("observedGeneration") or 0
+    want = spec.get("replicas", 1)
+    if observed < generation:
+        return "new pod template not rolled out yet (observedGeneration %d < generation %d)" % (observed, generation)
+    if (status.get("replicas") or 0) > (status.get("updatedReplicas") or 0):
+        return "old pods still terminating (%d replicas, %d updated)" % (
+            status.get("replicas") or 0, status.get("updatedReplicas") or 0)
+    if (status.get("updatedReplicas") or 0) < want or (status.get("readyReplicas") or 0) < want:
+        return "%d/%d ready" % (status.get("readyReplicas") or 0, want)
+    return None
+
+
+def launchers(api, namespace, name, expected_nodes):
+    """The rollout of the Topology's launcher Deployments (v0.6).
+
+    -> {"checked": True, "deployments": n, "pending": ["<deployment> (node): why", ...]}, or
+    {"checked": False, "reason": ...} when this user may not list Deployments (403).
+    """
+    try:
+        items = api.request("GET", "/apis/apps/v1/namespaces/%s/deployments" % namespace,
+                            query=[("labelSelector", "%s=%s" % (TOPOLOGY_OWNER, name))]).get("items") or []
+    except ApiException as exc:
+        if exc.status == 403:
+            return {"checked": False, "reason": (
+                "cannot list Deployments in namespace %s (403): readiness rests on the Topology status "
+                "alone, which Clabernetes v0.6 may write from the launchers' state before a rollout; "
+                "grant 'list' on 'deployments' (the shipped Role does) to wait for rollouts too" % namespace)}
+        raise translate(exc, "list", "deployments.apps", namespace=namespace, host=api.host, kind="Deployment")
+    pending = []
+    nodes = set()
+    for deployment in sorted(items, key=lambda d: d["metadata"]["name"]):
+        node = (deployment["metadata"].get("labels") or {}).get(TOPOLOGY_NODE)
+        nodes.add(node)
+        why = _rollout_pending(deployment)
+        if why:
+            pending.append("%s (node %s): %s" % (deployment["metadata"]["name"], node, why))
+    pending.extend("node %s: no launcher Deployment yet" % n for n in expected_nodes if n not in nodes)
+    if not items and not expected_nodes:
+        pending.append("no launcher Deployment yet")
+    return {"checked": True, "deployments": len(items), "pending": pending}
+
+
 def wait_ready(api, api_version, namespace, name, baseline, expected_nodes, timeout, interval=1.0):
     """Poll the Topology until it is ready and fresh; LabError with diagnostics on timeout."""
     start = time.monotonic()
@@ -147,6 +200,12 @@ def wait_ready(api, api_version, namespace, name, baseline, expected_nodes, time
                             namespace=namespace, host=api.host, kind="Topology")
         fresh, why = baseline.fresh(obj)
         info = evaluate(obj, api_version, expected_nodes)
+        if fresh and info["ready"] and api_version == V06:
+            rollout = launchers(api, namespace, name, expected_nodes)
+            info["launchers"] = {k: v for k, v in rollout.items() if k != "pending"}
+            if rollout.get("pending"):
+                fresh, why = False, ("the controller reports ready, but launcher Deployments have not "
+                                     "finished rolling out: %s" % "; ".join(rollout["pending"]))
         if fresh and info["ready"]:
             info["waited"] = round(time.monotonic() - start, 1)
             return info

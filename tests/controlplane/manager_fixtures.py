@@ -132,20 +132,35 @@ class Kubelet:
             time.sleep(0.2)
 
     def mark(self, deployment, ready=True):
-        """Write the status a kubelet-run pod would produce: one replica, ready or not."""
-        name = deployment if isinstance(deployment, str) else deployment.metadata.name
-        current = self.apps.read_namespaced_deployment(name, self.namespace)
-        status = {"observedGeneration": current.metadata.generation, "replicas": 1,
-                  "updatedReplicas": 1, "readyReplicas": 1 if ready else 0,
-                  "availableReplicas": 1 if ready else 0, "unavailableReplicas": 0 if ready else 1}
-        self.apps.patch_namespaced_deployment_status(
-            name, self.namespace, {"status": status}, _content_type="application/merge-patch+json")
+        """Write the status a kubelet-run pod would produce: one replica, ready or not, of the
+        pod template the Deployment has (observedGeneration = its generation, as the deployment
+        controller reports a finished rollout). Only onto that version of the Deployment: a
+        name is read afresh (and re-read if the controller changes it meanwhile); a Deployment
+        object that is no longer current gets a 409."""
+        from kubernetes.client.rest import ApiException
+
+        for _attempt in range(5):
+            current = self.apps.read_namespaced_deployment(deployment, self.namespace) \
+                if isinstance(deployment, str) else deployment
+            status = {"observedGeneration": current.metadata.generation, "replicas": 1,
+                      "updatedReplicas": 1, "readyReplicas": 1 if ready else 0,
+                      "availableReplicas": 1 if ready else 0, "unavailableReplicas": 0 if ready else 1}
+            try:
+                self.apps.patch_namespaced_deployment_status(
+                    current.metadata.name, self.namespace,
+                    {"metadata": {"resourceVersion": current.metadata.resource_version}, "status": status},
+                    _content_type="application/merge-patch+json")
+                return
+            except ApiException as exc:  # 409: changed since read
+                if exc.status != 409 or not isinstance(deployment, str):
+                    raise
+        raise AssertionError("Deployment %s kept changing while being marked" % deployment)
 
     def mark_nodes(self, readiness, topology=None):
         """readiness: {topology node: bool}."""
         deployments = self.deployments(topology)
         for node, ready in sorted(readiness.items()):
-            self.mark(deployments[node], ready)
+            self.mark(deployments[node].metadata.name, ready)
 
     # -- automatic mode: what a cluster does to launcher Deployments on its own ---------------
 
@@ -180,14 +195,14 @@ class Kubelet:
                     name, status = deployment.metadata.name, deployment.status
                     now = time.monotonic()
                     if status is None or status.observed_generation != deployment.metadata.generation:
-                        self.mark(name, ready=False)
+                        self.mark(deployment, ready=False)
                         booting[name] = now
                     elif node in self.hold:
                         if status.ready_replicas:
-                            self.mark(name, ready=False)
+                            self.mark(deployment, ready=False)
                         booting.pop(name, None)
                     elif not status.ready_replicas and now - booting.setdefault(name, now) >= boot:
-                        self.mark(name, ready=True)
+                        self.mark(deployment, ready=True)
                         booting.pop(name, None)
             except ApiException as exc:  # a Deployment deleted or rewritten meanwhile: next round
                 self.errors.append(exc)

@@ -4,7 +4,10 @@
 No Clabernetes controller runs here: the tests play the controller. Topologies have no
 status subresource, so — like the real controller — the `controller` fixture GETs the
 Topology, sets .status and PUTs the whole object back (fresh resourceVersion, its own field
-manager). Whether c9s_apply accepts a Ready must depend only on what that write looks like.
+manager). Whether c9s_apply accepts a Ready must depend only on what that write looks like
+and, for clabernetes.containerlab.dev (v0.6), on the launcher Deployments the controller
+derives it from: `launchers` plays those (the controller creates them, a kubelet reports
+their pods), `report` writes both in the controller's order.
 """
 
 import threading
@@ -45,6 +48,56 @@ class Background:
         return self.result
 
 
+class Launchers:
+    """The v0.6 launcher Deployments of a Topology: what the controller creates per node and
+    what the kubelet reports about their pods (status subresource)."""
+
+    def __init__(self, api_client, namespace):
+        self.apps = client.AppsV1Api(api_client)
+        self.namespace = namespace
+
+    def ensure(self, topology, node):
+        name = "%s-%s" % (topology, node)
+        labels = {"clabernetes/topologyOwner": topology, "clabernetes/topologyNode": node}
+        try:
+            return self.apps.read_namespaced_deployment(name, self.namespace)
+        except client.ApiException as exc:
+            if exc.status != 404:
+                raise
+        return self.apps.create_namespaced_deployment(self.namespace, {
+            "metadata": {"name": name, "labels": labels},
+            "spec": {"replicas": 1, "strategy": {"type": "Recreate"}, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels}, "spec": {"containers": [
+                         {"name": node, "image": "ghcr.io/srl-labs/clabernetes/clabernetes-launcher"}]}}}})
+
+    def roll(self, topology, node):
+        """The controller changed the pod template (new files): generation moves on."""
+        self.apps.patch_namespaced_deployment("%s-%s" % (topology, node), self.namespace, {
+            "spec": {"template": {"metadata": {"annotations": {"rolled": str(time.monotonic())}}}}})
+
+    def report(self, topology, node, ready, rolled_out=True):
+        """The pod's readiness; rolled_out=False: the deployment controller has not seen the
+        new template yet (observedGeneration stays behind)."""
+        current = self.ensure(topology, node)
+        generation = current.metadata.generation
+        status = {"observedGeneration": generation if rolled_out else generation - 1, "replicas": 1,
+                  "updatedReplicas": 1, "readyReplicas": 1 if ready else 0, "availableReplicas": 1 if ready else 0}
+        self.apps.patch_namespaced_deployment_status(current.metadata.name, self.namespace, {"status": status})
+
+
+@pytest.fixture()
+def launchers(admin_api, namespace):
+    return Launchers(admin_api, namespace)
+
+
+def report(controller, launchers, api_version, name, readiness):
+    """What the controller does per reconcile: v0.6 reads its launchers, then writes status."""
+    if api_version == V06:
+        for node, ready in sorted(readiness.items()):
+            launchers.report(name, node, ready)
+    return controller.set_ready(api_version, name, readiness)
+
+
 def settle(background, seconds=2.5):
     """Give the waiting apply time to (wrongly) accept what it sees."""
     time.sleep(seconds)
@@ -52,7 +105,7 @@ def settle(background, seconds=2.5):
 
 
 @pytest.mark.parametrize("api_version", sorted(GROUPS))
-def test_wait_returns_once_the_controller_reports_ready(control_plane, controller, namespace, tmp_path,
+def test_wait_returns_once_the_controller_reports_ready(control_plane, controller, launchers, namespace, tmp_path,
                                                         api_version):
     src = write_manifests(tmp_path / "lab.yml", lab_manifests("demo", namespace, api_version))
     waiting = Background(apply_params(control_plane.admin_kubeconfig, src=src, wait=True, wait_timeout=40))
@@ -64,23 +117,26 @@ def test_wait_returns_once_the_controller_reports_ready(control_plane, controlle
         except client.ApiException:
             assert time.monotonic() < deadline
             time.sleep(0.2)
-    controller.set_ready(api_version, "demo", {"r1": True, "r2": False})
+    report(controller, launchers, api_version, "demo", {"r1": True, "r2": False})
     assert settle(waiting), "returned although r2 is not ready"
-    controller.set_ready(api_version, "demo", {"r1": True, "r2": True})
+    report(controller, launchers, api_version, "demo", {"r1": True, "r2": True})
     result = waiting.finish()
     readiness = result["readiness"]
     assert readiness["ready"] and readiness["ready_nodes"] == 2 and readiness["total_nodes"] == 2
     if api_version == V06:
         assert readiness["nodes"] == {"r1": "ready", "r2": "ready"}
+        assert readiness["launchers"] == {"checked": True, "deployments": 2}
+    else:
+        assert "launchers" not in readiness  # c9s.run reports readiness itself
 
 
 @pytest.mark.parametrize("api_version", sorted(GROUPS))
 def test_a_ready_from_before_the_change_does_not_end_the_wait(
-        control_plane, controller, namespace, tmp_path, api_version):
+        control_plane, controller, launchers, namespace, tmp_path, api_version):
     src = write_manifests(tmp_path / "lab.yml", lab_manifests("demo", namespace, api_version,
                                                               files={"demo-a1": {"f": "1"}}))
     run(apply_params(control_plane.admin_kubeconfig, src=src))
-    controller.set_ready(api_version, "demo", {"r1": True, "r2": True})  # Ready for the old content
+    report(controller, launchers, api_version, "demo", {"r1": True, "r2": True})  # Ready for the old content
 
     write_manifests(tmp_path / "lab.yml", lab_manifests("demo", namespace, api_version,
                                                         files={"demo-a2": {"f": "2"}}))
@@ -88,9 +144,9 @@ def test_a_ready_from_before_the_change_does_not_end_the_wait(
     assert settle(waiting), "a stale Ready (written before this change) ended the wait"
     # the controller processes the change: the launchers roll (a node is briefly not ready),
     # then all are ready again. It writes the Topology only when the status changes.
-    controller.set_ready(api_version, "demo", {"r1": True, "r2": False})
+    report(controller, launchers, api_version, "demo", {"r1": True, "r2": False})
     assert settle(waiting, 1.5)
-    controller.set_ready(api_version, "demo", {"r1": True, "r2": True})
+    report(controller, launchers, api_version, "demo", {"r1": True, "r2": True})
     result = waiting.finish()
     assert result["readiness"]["ready"]
     assert ("Topology", "demo", "updated") in [(o["kind"], o["name"], o["action"]) for o in result["objects"]]
@@ -158,3 +214,70 @@ def test_a_controller_error_fails_the_wait_at_once(control_plane, controller, na
         run(apply_params(control_plane.admin_kubeconfig, src=src, wait=True, wait_timeout=30))
     assert "node r1 has unknown kind" in str(err.value)
     assert time.monotonic() - started < 10
+
+
+def _spec_applied(controller, text):
+    """Wait until the running apply has put `text` into the Topology's spec."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if text in str(controller.get(V06, "demo")["spec"]):
+                return
+        except client.ApiException as exc:
+            if exc.status != 404:  # not created yet
+                raise
+        assert time.monotonic() < deadline, "the apply never reached the Topology"
+        time.sleep(0.2)
+
+
+def test_v06_ready_written_before_the_launchers_rolled_out_does_not_end_the_wait(
+        control_plane, controller, launchers, namespace, tmp_path):
+    """v0.6 updates the launcher Deployments for a change, then writes a status computed from
+    them as listed before the update: the old pods' readyReplicas=1, so 'ready' at once."""
+    src = write_manifests(tmp_path / "lab.yml", lab_manifests("demo", namespace, V06, files={"demo-a1": {"f": "1"}}))
+    run(apply_params(control_plane.admin_kubeconfig, src=src))
+    report(controller, launchers, V06, "demo", {"r1": True, "r2": True})
+
+    write_manifests(tmp_path / "lab.yml", lab_manifests("demo", namespace, V06, files={"demo-a2": {"f": "2"}}))
+    waiting = Background(apply_params(control_plane.admin_kubeconfig, src=src, wait=True, wait_timeout=40))
+    _spec_applied(controller, "demo-a2")
+    for node in ("r1", "r2"):
+        launchers.roll("demo", node)  # new files: new pod template, not yet seen by a kubelet
+    status = controller.get(V06, "demo")["status"]
+    status["reconcileHashes"]["config"] = "after-the-change"
+    controller.write_status(V06, "demo", status)  # fresh (after our apply), and all "ready"
+    assert settle(waiting), "returned while the launchers had not rolled out"
+
+    # the same state seen by a run that times out: it names the launchers
+    with pytest.raises(LabError) as err:
+        run(apply_params(control_plane.admin_kubeconfig, src=src, wait=True, wait_timeout=2))
+    message = str(err.value)
+    assert "launcher Deployments have not finished rolling out" in message
+    assert "demo-r1 (node r1): new pod template not rolled out yet (observedGeneration 1 < generation 2)" in message
+
+    launchers.report("demo", "r1", True)
+    assert settle(waiting, 1.5), "returned while r2 had not rolled out"
+    launchers.report("demo", "r2", True)
+    result = waiting.finish()
+    assert result["readiness"]["ready"] and result["readiness"]["launchers"] == {"checked": True, "deployments": 2}
+
+
+def test_v06_without_read_access_to_deployments_the_status_decides_and_the_result_says_so(
+        control_plane, admin_api, controller, launchers, namespace, tmp_path):
+    rbac = client.RbacAuthorizationV1Api(admin_api)
+    rbac.create_namespaced_role(namespace, {"metadata": {"name": "no-deployments"}, "rules": [
+        {"apiGroups": ["clabernetes.containerlab.dev"], "resources": ["topologies"],
+         "verbs": ["get", "list", "watch", "create", "patch", "update", "delete"]},
+        {"apiGroups": [""], "resources": ["configmaps"],
+         "verbs": ["get", "list", "create", "patch", "update", "delete"]}]})
+    rbac.create_namespaced_role_binding(namespace, {
+        "metadata": {"name": "no-deployments"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "no-deployments"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "lab-user"}]})
+    src = write_manifests(tmp_path / "lab.yml", lab_manifests("demo", namespace, V06))
+    waiting = Background(apply_params(control_plane.user_kubeconfig, src=src, wait=True, wait_timeout=40))
+    _spec_applied(controller, "demo-r1-initial")
+    report(controller, launchers, V06, "demo", {"r1": True, "r2": True})
+    readiness = waiting.finish()["readiness"]
+    assert readiness["ready"] and readiness["launchers"]["checked"] is False
+    assert "cannot list Deployments in namespace %s (403)" % namespace in readiness["launchers"]["reason"]

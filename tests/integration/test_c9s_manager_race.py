@@ -14,11 +14,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import concurrent.futures
 import time
+
+import pytest
+import yaml
 
 from ansible_collections.skyforge.labs.plugins.module_utils import c9s_apply, c9s_deploy
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s_wait import definition_nodes, evaluate
-from tests.integration.test_c9s_manager_lab import _params, _topology_doc
+from tests.integration.test_c9s_manager_lab import C9S_RUN, _docs, _get_topology as _get, _params, _topology_doc
 
 
 def _until(predicate, what, timeout=30):
@@ -117,3 +121,50 @@ def test_a_noop_reapply_sends_nothing_although_the_controller_owns_defaulted_spe
     assert sent == [] and result["changed"] is False
     assert result["readiness"]["ready"]
 
+
+def _with_node_image(src, node, image, dest):
+    """The rendered lab with one node's image changed in the containerlab definition: the
+    controller re-renders that node's launcher (its image is in the pod template)."""
+    docs = _docs(src)
+    topology = docs[-1]
+    clab = yaml.safe_load(topology["spec"]["definition"]["containerlab"])
+    clab["topology"]["nodes"][node]["image"] = image
+    topology["spec"]["definition"]["containerlab"] = yaml.safe_dump(clab, sort_keys=True)
+    with open(dest, "w") as handle:
+        yaml.safe_dump_all(docs, handle, sort_keys=True)
+    return dest
+
+
+def test_v06_a_ready_written_before_the_launchers_rolled_out_does_not_end_the_wait(
+        control_plane, admin_api, c9s_manager, c9s_namespace, kubelet, c9s_lab, tmp_path):
+    """After a definition change v0.6 updates the launcher Deployments, then writes a status computed
+    from them as listed before the update: the old pods' readyReplicas=1, so 'ready' before
+    any launcher restarted. With the kubelet stand-in stopped the rollout waits, as on a
+    busy cluster; the wait must wait with it."""
+    if c9s_manager.api_version == C9S_RUN:
+        pytest.skip("v0.6 (clabernetes.containerlab.dev) behaviour: c9s.run reports node readiness itself")
+    src, nodes = _ready_lab(control_plane, kubelet, c9s_lab)
+    name = _topology_doc(src)["metadata"]["name"]
+    before = _get(admin_api, c9s_manager, c9s_namespace, name)["status"]["reconcileHashes"]["config"]
+    kubelet.stop()
+    changed = _with_node_image(src, "h1", "python:3.13-slim", str(tmp_path / "changed.yml"))
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(c9s_apply.run, _params(control_plane, changed, wait=True, wait_timeout=60))
+
+        def premature_ready():  # the controller's status for our change, still saying ready
+            status = _get(admin_api, c9s_manager, c9s_namespace, name).get("status") or {}
+            return status.get("reconcileHashes", {}).get("config") != before and status.get("topologyReady")
+
+        _until(premature_ready, "the controller's status for the change")
+        rolling = kubelet.deployments(name)["h1"]
+        assert rolling.metadata.generation > rolling.status.observed_generation
+        assert rolling.status.ready_replicas == 1  # what the controller's "ready" came from
+        time.sleep(2)
+        assert not waiting.done(), "returned on a Ready computed before the launchers rolled out"
+        kubelet.run(boot=0.5)
+        result = waiting.result(timeout=60)
+    assert result["readiness"]["ready"] and result["readiness"]["launchers"] == {
+        "checked": True, "deployments": len(nodes)}
+    for deployment in kubelet.deployments(name).values():
+        assert deployment.status.observed_generation == deployment.metadata.generation
+        assert deployment.status.ready_replicas == 1

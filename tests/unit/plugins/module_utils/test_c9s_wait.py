@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 """When a Topology status counts as fresh, and what 'ready' means per API generation."""
 
-from ansible_collections.skyforge.labs.plugins.module_utils.c9s_wait import Baseline, evaluate
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s_wait import Baseline, _rollout_pending, evaluate
 
 ME = "skyforge-labs"
 
@@ -63,3 +63,16 @@ def test_c9s_run_counts_and_error():
     assert not evaluate({"status": dict(status, error="boom")}, "c9s.run/v1alpha1", [])["ready"]
     assert not evaluate({"status": dict(status, nodeCount=0, readyNodeCount=0)}, "c9s.run/v1alpha1", [])["ready"]
 
+
+def deployment(generation, observed, replicas=1, updated=1, ready=1):
+    return {"metadata": {"name": "lab-r1", "generation": generation}, "spec": {"replicas": 1},
+            "status": {"observedGeneration": observed, "replicas": replicas, "updatedReplicas": updated,
+                       "readyReplicas": ready}}
+
+
+def test_a_launcher_counts_only_once_its_current_template_rolled_out_and_is_ready():
+    assert _rollout_pending(deployment(2, 2)) is None
+    assert "observedGeneration 1 < generation 2" in _rollout_pending(deployment(2, 1))  # old pod's ready=1
+    assert "old pods still terminating" in _rollout_pending(deployment(2, 2, replicas=2, updated=1))
+    assert _rollout_pending(deployment(2, 2, ready=0)) == "0/1 ready"
+    assert "observedGeneration 0" in _rollout_pending({"metadata": {"generation": 1}, "spec": {}})
