@@ -154,6 +154,22 @@ readiness:
     waited:
       description: Seconds spent waiting.
       type: float
+    launchers:
+      description:
+        - Whether the launcher Deployments were checked to have rolled out
+          (clabernetes.containerlab.dev only; that controller reports Ready from Deployments
+          that have not yet restarted for a change).
+      type: dict
+      contains:
+        checked:
+          description: True when the Deployments were read and every one had rolled out.
+          type: bool
+        deployments:
+          description: Launcher Deployments checked.
+          type: int
+        reason:
+          description: Why they were not checked (for example a 403 on deployments).
+          type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
