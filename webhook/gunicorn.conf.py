@@ -23,4 +23,7 @@ timeout = 60
 graceful_timeout = 10
 accesslog = os.environ.get("SKYFORGE_ACCESS_LOG")  # unset: no access log (it costs req/s)
 errorlog = "-"
+# gunicorn's control socket defaults to one path in $HOME shared by every instance on the
+# host; this service does not use it
+control_socket_disable = True
 loglevel = "info"

@@ -191,3 +191,22 @@ def test_worker_prune_removes_run_directories(tmp_path):
     worker._prune()
     assert not os.path.exists(os.path.join(cfg.runs_dir, run_id))
     assert worker.store.get_run(run_id) is None
+
+
+def _open_store_at(path, start_at):
+    time.sleep(max(0.0, start_at - time.time()))
+    SqliteStore(path)
+
+
+def test_many_processes_can_create_the_same_new_store_at_once(tmp_path):
+    """gunicorn boots its workers together: none may die on 'database is locked'."""
+    ctx = multiprocessing.get_context("fork")
+    for attempt in range(5):
+        path = str(tmp_path / ("runs-%d.sqlite3" % attempt))
+        start_at = time.time() + 0.3
+        procs = [ctx.Process(target=_open_store_at, args=(path, start_at)) for _ in range(8)]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join(30)
+        assert [proc.exitcode for proc in procs] == [0] * 8

@@ -109,10 +109,16 @@ class SqliteStore(Store):
         self._thread_lock = threading.Lock()
         self._lock_pid = None
         self._checkpointer_pid = None
-        self._lock_fd()
-        conn = self._conn()
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.executescript(SCHEMA)
+        # Several gunicorn workers boot at once on a new file: switching to WAL needs an
+        # exclusive lock and SQLite may refuse it at once instead of waiting, so the set-up
+        # is serialised on the writers' flock.
+        fcntl.flock(self._lock_fd(), fcntl.LOCK_EX)
+        try:
+            conn = self._conn()
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(SCHEMA)
+        finally:
+            fcntl.flock(self._lock_fd(), fcntl.LOCK_UN)
 
     # -- plumbing -----------------------------------------------------------------
     def _conn(self):
