@@ -17,6 +17,7 @@ import urllib.request
 import pytest
 
 from tests.controlplane import manager as mgr_mod
+from tests.controlplane.manager_fixtures import skip_unavailable
 from tests.controlplane.manager import ALIVE_URL, LOCK_PATH, Manager, ManagerError, ManagerUnavailable
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -55,7 +56,7 @@ def own_manager(control_plane, c9s_manager_slot, tmp_path):
     try:
         mgr.start()
     except ManagerUnavailable as exc:
-        pytest.skip(str(exc))
+        skip_unavailable(exc)
     yield mgr
     mgr.stop()
 

@@ -22,7 +22,7 @@ import yaml
 
 from ansible_collections.skyforge.labs.plugins.module_utils import c9s_apply, c9s_deploy
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s_wait import definition_nodes, evaluate
-from tests.integration.test_c9s_manager_lab import C9S_RUN, _docs, _get_topology as _get, _params, _topology_doc
+from tests.integration.test_c9s_manager_lab import _docs, _get_topology as _get, _params, _topology_doc
 
 
 def _until(predicate, what, timeout=30):
@@ -135,14 +135,13 @@ def _with_node_image(src, node, image, dest):
     return dest
 
 
+@pytest.mark.parametrize("c9s_manager", ["v0.6"], indirect=True)
 def test_v06_a_ready_written_before_the_launchers_rolled_out_does_not_end_the_wait(
         control_plane, admin_api, c9s_manager, c9s_namespace, kubelet, c9s_lab, tmp_path):
     """After a definition change v0.6 updates the launcher Deployments, then writes a status computed
     from them as listed before the update: the old pods' readyReplicas=1, so 'ready' before
     any launcher restarted. With the kubelet stand-in stopped the rollout waits, as on a
     busy cluster; the wait must wait with it."""
-    if c9s_manager.api_version == C9S_RUN:
-        pytest.skip("v0.6 (clabernetes.containerlab.dev) behaviour: c9s.run reports node readiness itself")
     src, nodes = _ready_lab(control_plane, kubelet, c9s_lab)
     name = _topology_doc(src)["metadata"]["name"]
     before = _get(admin_api, c9s_manager, c9s_namespace, name)["status"]["reconcileHashes"]["config"]
