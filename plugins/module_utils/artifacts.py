@@ -96,21 +96,31 @@ def validate_metadata(metadata):
     return out
 
 
-def hash_file(path):
-    """(sha256 hex, size) of a file, streamed."""
+def copy_hashed(source, dest=None):
+    """Stream source (a binary file object) in chunks, into dest when given.
+
+    Returns (sha256 hex, size); memory stays at one chunk whatever the size.
+    """
     digest = hashlib.sha256()
     size = 0
+    while True:
+        chunk = source.read(CHUNK)
+        if not chunk:
+            break
+        digest.update(chunk)
+        if dest is not None:
+            dest.write(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def hash_file(path):
+    """(sha256 hex, size) of a file, streamed."""
     try:
         with open(path, "rb") as handle:
-            while True:
-                chunk = handle.read(CHUNK)
-                if not chunk:
-                    break
-                digest.update(chunk)
-                size += len(chunk)
+            return copy_hashed(handle)
     except (IOError, OSError) as exc:
         raise LabError("cannot read %s: %s" % (path, exc.strerror or exc))
-    return digest.hexdigest(), size
 
 
 def check_source(src):

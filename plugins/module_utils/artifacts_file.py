@@ -14,13 +14,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
-import hashlib
 import json
 import os
 
 from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.artifacts import (
-    CHUNK, Backend, discard, record, temp_beside, utc_now,
+    Backend, copy_hashed, discard, record, temp_beside, utc_now,
 )
 
 RECORD_SUFFIX = ".json"
@@ -91,22 +90,14 @@ class FileBackend(Backend):
         self.makedirs(path, key)
         handle, tmp = temp_beside(path)
         try:
-            digest = hashlib.sha256()
-            written = 0
             with handle, open(src, "rb") as source:
-                while True:
-                    chunk = source.read(CHUNK)
-                    if not chunk:
-                        break
-                    digest.update(chunk)
-                    handle.write(chunk)
-                    written += len(chunk)
+                copied, written = copy_hashed(source, handle)
                 handle.flush()
                 os.fsync(handle.fileno())
-            if sha256 is not None and (digest.hexdigest() != sha256 or written != size):
+            if sha256 is not None and (copied != sha256 or written != size):
                 raise LabError("artifact src %s changed while it was being stored: store it again once it is "
                                "no longer being written" % src)
-            sha256, size = digest.hexdigest(), written
+            sha256, size = copied, written
             os.chmod(tmp, 0o644)
             os.replace(tmp, path)
         except (IOError, OSError) as exc:
@@ -127,20 +118,11 @@ class FileBackend(Backend):
 
     def get(self, key, tmp_handle):
         path = self.object_path(key)
-        digest = hashlib.sha256()
-        size = 0
         try:
             with open(path, "rb") as source:
-                while True:
-                    chunk = source.read(CHUNK)
-                    if not chunk:
-                        break
-                    digest.update(chunk)
-                    tmp_handle.write(chunk)
-                    size += len(chunk)
+                return copy_hashed(source, tmp_handle)
         except (IOError, OSError) as exc:
             raise LabError("cannot read artifact %s at %s: %s" % (key, path, exc.strerror or exc))
-        return digest.hexdigest(), size
 
     def list(self, prefix):
         out = []
