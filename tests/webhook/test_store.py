@@ -193,20 +193,25 @@ def test_worker_prune_removes_run_directories(tmp_path):
     assert worker.store.get_run(run_id) is None
 
 
-def _open_store_at(path, start_at):
-    time.sleep(max(0.0, start_at - time.time()))
+def _open_store_at(path, barrier):
+    barrier.wait(60)
     SqliteStore(path)
 
 
 def test_many_processes_can_create_the_same_new_store_at_once(tmp_path):
-    """gunicorn boots its workers together: none may die on 'database is locked'."""
-    ctx = multiprocessing.get_context("fork")
+    """gunicorn boots its workers together: none may die on 'database is locked'.
+
+    Spawned, not forked: gunicorn forks from a master that has no store and no threads,
+    whereas this pytest process holds other tests' checkpointer threads, and a fork taken
+    while one of them is inside SQLite would inherit a held SQLite mutex and hang.
+    """
+    ctx = multiprocessing.get_context("spawn")
     for attempt in range(5):
         path = str(tmp_path / ("runs-%d.sqlite3" % attempt))
-        start_at = time.time() + 0.3
-        procs = [ctx.Process(target=_open_store_at, args=(path, start_at)) for _ in range(8)]
+        barrier = ctx.Barrier(8)
+        procs = [ctx.Process(target=_open_store_at, args=(path, barrier)) for _ in range(8)]
         for proc in procs:
             proc.start()
         for proc in procs:
-            proc.join(30)
+            proc.join(60)
         assert [proc.exitcode for proc in procs] == [0] * 8
