@@ -1,5 +1,6 @@
 """SQLite store semantics: claim order, lock keys, atomicity across processes, recovery."""
 
+import contextlib
 import multiprocessing
 import time
 import uuid
@@ -49,6 +50,30 @@ def test_lock_key_runs_one_at_a_time_in_fifo_order(store):
     assert store.claim("w", time.time())["id"] == x2
 
 
+@contextlib.contextmanager
+def spawned(target, args_list):
+    """Start one spawned process per args tuple; none outlives the block.
+
+    Spawned, not forked: gunicorn forks from a master that has no store and no threads,
+    whereas this pytest process holds other tests' checkpointer threads, and a fork taken
+    while one of them is inside SQLite would inherit a held SQLite mutex and hang. A hung
+    child is killed on the way out: multiprocessing joins every child at interpreter exit,
+    so one left behind would hang the whole pytest session.
+    """
+    procs = [multiprocessing.get_context("spawn").Process(target=target, args=args)
+             for args in args_list]
+    try:
+        for proc in procs:
+            proc.start()
+        yield procs
+    finally:
+        for proc in procs:
+            proc.join(60)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+
+
 def _claimer(path, worker, queue_out):
     store = SqliteStore(path)
     got = []
@@ -64,16 +89,11 @@ def test_concurrent_claims_from_processes_never_double_claim(tmp_path):
     path = str(tmp_path / "db.sqlite3")
     store = SqliteStore(path)
     ids = {queue(store, lock=f"k{i % 7}" if i % 3 else None) for i in range(300)}
-    ctx = multiprocessing.get_context("spawn")
-    out = ctx.Queue()
-    procs = [ctx.Process(target=_claimer, args=(path, f"w{i}", out)) for i in range(4)]
-    for proc in procs:
-        proc.start()
+    out = multiprocessing.get_context("spawn").Queue()
     claimed = []
-    for _ in procs:
-        claimed += out.get(timeout=60)
-    for proc in procs:
-        proc.join()
+    with spawned(_claimer, [(path, f"w{i}", out) for i in range(4)]) as procs:
+        for _ in procs:
+            claimed += out.get(timeout=60)
     # one run per lock key can be running, so the rest stay queued until those finish
     assert len(claimed) == len(set(claimed))
     running_locks = [store.get_run(r)["lock_key"] for r in claimed]
@@ -199,19 +219,10 @@ def _open_store_at(path, barrier):
 
 
 def test_many_processes_can_create_the_same_new_store_at_once(tmp_path):
-    """gunicorn boots its workers together: none may die on 'database is locked'.
-
-    Spawned, not forked: gunicorn forks from a master that has no store and no threads,
-    whereas this pytest process holds other tests' checkpointer threads, and a fork taken
-    while one of them is inside SQLite would inherit a held SQLite mutex and hang.
-    """
-    ctx = multiprocessing.get_context("spawn")
+    """gunicorn boots its workers together: none may die on 'database is locked'."""
     for attempt in range(5):
         path = str(tmp_path / ("runs-%d.sqlite3" % attempt))
-        barrier = ctx.Barrier(8)
-        procs = [ctx.Process(target=_open_store_at, args=(path, barrier)) for _ in range(8)]
-        for proc in procs:
-            proc.start()
-        for proc in procs:
-            proc.join(60)
+        barrier = multiprocessing.get_context("spawn").Barrier(8)
+        with spawned(_open_store_at, [(path, barrier)] * 8) as procs:
+            pass
         assert [proc.exitcode for proc in procs] == [0] * 8
