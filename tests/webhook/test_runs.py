@@ -158,7 +158,7 @@ def test_parallel_streams_all_end(shared_service):
     def reader():
         results.append(read_sse(svc.conn(), f"/api/v1/runs/{run['id']}/events"))
 
-    threads = [threading.Thread(target=reader) for _ in range(10)]
+    threads = [threading.Thread(target=reader, daemon=True) for _ in range(10)]
     for thread in threads:
         thread.start()
     for thread in threads:
