@@ -5,6 +5,7 @@ import signal
 import time
 
 from tests.webhook.conftest import run_pids
+from webhook.store.sqlite import SqliteStore
 
 
 def wait_for(predicate, timeout, what):
@@ -94,3 +95,24 @@ def test_a_run_reaped_from_a_live_worker_stops_its_processes(make_service):
     assert svc.run(run["id"])["status"] == "error"
     follow_up = svc.submit("quick")
     assert svc.wait(follow_up["id"], timeout=30)["status"] == "successful"
+
+
+def test_a_run_claimed_by_a_worker_that_died_before_starting_it_runs_once_elsewhere(make_service):
+    """A worker on another host claimed the run, then vanished before starting it: once its
+    heartbeat is stale the run goes back to the queue (not to `error`) and runs exactly once."""
+    svc = make_service(workers=0, worker={"slots": 1, "dead_after": 2,
+                                          "heartbeat_interval": 0.3})
+    run = svc.submit("quick")
+    store = SqliteStore(os.path.join(svc.data_dir, "webhook.sqlite3"))
+    now = time.time()
+    store.heartbeat({"id": "ghost", "host": "elsewhere.example", "pid": 4242, "started_at": now,
+                     "heartbeat_at": now, "slots": 1, "busy": 1, "runs": [run["id"]]})
+    assert store.claim("ghost", now)["id"] == run["id"]
+    assert svc.run(run["id"])["status"] == "running"
+    svc.start_worker("survivor")
+    done = svc.wait(run["id"], timeout=30)
+    assert done["status"] == "successful" and done["worker"] == "survivor"
+    lifecycle = [e["type"] for e in svc.events(run["id"]) if e["type"].startswith("run.")]
+    assert lifecycle == ["run.queued", "run.requeued", "run.started", "run.finished"]
+    requeued = next(e for e in svc.events(run["id"]) if e["type"] == "run.requeued")
+    assert requeued["data"] == {"worker": "ghost", "reason": "worker lost"}
