@@ -8,6 +8,7 @@ packages=(
   apache2-utils     # htpasswd for the registry's basic-auth tests
   chromium          # headless browser for the dashboard test (driven by playwright)
   wrk               # HTTP load generator for bench/bench_webhook.py
+  containerd        # a real image store for image_check runtime: containerd
 )
 missing=()
 for p in "${packages[@]}"; do

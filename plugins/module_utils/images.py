@@ -86,13 +86,25 @@ def remedy_for(image, ref, outcome_status, error, mirrored, rules):
     return hint
 
 
-def runtime_has(runtime, ref, run=None):
-    """(present, digest or None, error or None) for `ref` in the local container runtime."""
-    run = run or _run
+def runtime_argv(runtime, ref):
+    """The command that looks `ref` up in the local runtime.
+
+    containerd: the namespace the kubelet (CRI) pulls into, `k8s.io`, unless
+    CONTAINERD_NAMESPACE says otherwise (nerdctl uses `default`); `ctr` finds the daemon
+    through CONTAINERD_ADDRESS. A digest reference matches any image with that manifest."""
     if runtime == "docker":
-        argv = ["docker", "image", "inspect", "--format", "{{.Id}}", str(ref)]
-    else:
-        argv = ["ctr", "--namespace", "k8s.io", "images", "list", "--quiet", "name==" + str(ref)]
+        return ["docker", "image", "inspect", "--format", "{{.Id}}", str(ref)]
+    namespace = os.environ.get("CONTAINERD_NAMESPACE") or "k8s.io"
+    selector = ('target.digest=="%s"' % ref.digest) if ref.digest else ('name=="%s"' % ref)
+    return ["ctr", "--namespace", namespace, "images", "list", selector]
+
+
+def runtime_has(runtime, ref, run=None):
+    """(present, digest or None, error or None) for `ref` in the local container runtime.
+
+    The digest is docker's image ID, or the manifest digest containerd recorded."""
+    run = run or _run
+    argv = runtime_argv(runtime, ref)
     if not shutil.which(argv[0]):
         return False, None, "%s is not installed on this host (runtime: %s)" % (argv[0], runtime)
     rc, out, err = run(argv)
@@ -104,7 +116,11 @@ def runtime_has(runtime, ref, run=None):
         return False, None, "docker image inspect failed (rc %d): %s" % (rc, err.strip()[-300:])
     if rc != 0:
         return False, None, "ctr images list failed (rc %d): %s" % (rc, err.strip()[-300:])
-    return bool(out.strip()), None, None
+    # REF TYPE DIGEST SIZE PLATFORMS LABELS: a header, then one row per matching image
+    rows = [line.split() for line in out.splitlines()[1:] if line.strip()]
+    if not rows:
+        return False, None, None
+    return True, rows[0][2] if len(rows[0]) > 2 else None, None
 
 
 def _run(argv):

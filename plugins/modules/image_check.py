@@ -87,6 +87,11 @@ options:
   runtime:
     description:
       - Also look in this local container runtime.
+      - V(docker) asks the daemon C(docker) reaches (set E(DOCKER_HOST) in the task's
+        C(environment) for another one).
+      - V(containerd) asks C(ctr) in the namespace the kubelet pulls into, C(k8s.io);
+        E(CONTAINERD_NAMESPACE) picks another (nerdctl uses C(default)) and
+        E(CONTAINERD_ADDRESS) another socket.
     type: str
     choices: [none, docker, containerd]
     default: none
@@ -122,6 +127,13 @@ EXAMPLES = r'''
     runtime: docker
     fail_on_missing: false
   register: images
+
+- name: Are the images already on this Kubernetes worker (containerd, as the kubelet sees them)?
+  skyforge.labs.image_check:
+    topology: "{{ lab_workdir }}/clab.yml"
+    runtime: containerd
+  environment:
+    CONTAINERD_ADDRESS: /run/containerd/containerd.sock
 '''
 
 RETURN = r'''
@@ -143,7 +155,7 @@ images:
       description: Whether the image was found.
       type: bool
     digest:
-      description: The manifest digest (registry) or image id (docker); null when unknown.
+      description: The manifest digest (registry, containerd) or image id (docker); null when unknown.
       type: str
       sample: sha256:3dec6a6064fecba89c6a447020ec93568c005dcc4911fd9127c82bef47516fbd
     source:
