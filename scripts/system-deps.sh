@@ -8,10 +8,15 @@ packages=(
   apache2-utils     # htpasswd for the registry's basic-auth tests
   chromium          # headless browser for the dashboard test (driven by playwright)
   wrk               # HTTP load generator for bench/bench_webhook.py
-  containerd        # a real image store for image_check runtime: containerd
+  containerd        # real image stores for image_check runtime: containerd / docker
+  docker.io
 )
+# A daemon that is already there from another packaging (docker-ce, containerd.io) is used
+# as it is: Debian's package would conflict with it.
+declare -A provides=([containerd]=containerd [docker.io]=dockerd)
 missing=()
 for p in "${packages[@]}"; do
+  if [ -n "${provides[$p]:-}" ] && command -v "${provides[$p]}" >/dev/null; then continue; fi
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

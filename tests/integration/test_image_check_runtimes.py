@@ -1,9 +1,9 @@
-"""image_check runtime: containerd against a real containerd daemon (Debian's package)."""
+"""image_check runtime: containerd and docker, against real daemons (Debian's packages)."""
 
 import pytest
 
 from ansible_collections.skyforge.labs.plugins.module_utils.images import check_images
-from tests.servers.containerd import Containerd, require_containerd
+from tests.servers.runtimes import Containerd, Dockerd, require_runtime
 from tests.servers.playbook import run_playbook
 
 pytestmark = pytest.mark.slow
@@ -23,18 +23,30 @@ class Unreachable(object):
 
 @pytest.fixture(scope="module")
 def containerd():
-    require_containerd()
+    require_runtime("containerd", "ctr", "containerd")
     with Containerd() as daemon:
         daemon.digest = daemon.import_image(HELLO, "v1")
         daemon.import_image("docker.io/library/alpine", "3.22", payload=b"alpine\n")
         yield daemon
 
 
+@pytest.fixture(scope="module")
+def dockerd():
+    require_runtime("dockerd", "docker", "docker.io")
+    with Dockerd() as daemon:
+        daemon.image_id = daemon.import_rootfs("ceos:4.34.2F")
+        yield daemon
+
+
+def use(daemon, monkeypatch):
+    for key, value in daemon.env.items():
+        monkeypatch.setenv(key, value)
+    return daemon
+
+
 @pytest.fixture
 def runtime_env(containerd, monkeypatch):
-    for key, value in containerd.env.items():
-        monkeypatch.setenv(key, value)
-    return containerd
+    return use(containerd, monkeypatch)
 
 
 def test_an_imported_image_is_available_with_its_manifest_digest(runtime_env):
@@ -83,3 +95,24 @@ def test_module_in_a_playbook_reaches_containerd_through_the_task_environment(tm
     assert present["changed"] is False and present["images"][0]["source"] == "containerd"
     assert present["images"][0]["digest"] == containerd.digest
     assert absent["_event"] == "runner_on_failed" and absent["missing"] == [HELLO + ":v9"]
+
+
+def test_docker_finds_a_hand_imported_ceos_image_by_its_short_name(dockerd, monkeypatch):
+    use(dockerd, monkeypatch)
+    results, missing = check_images(["ceos:4.34.2F"], runtime="docker", client=NoRegistry())
+    assert missing == [] and results[0]["source"] == "docker"
+    assert results[0]["digest"] == dockerd.image_id
+
+
+def test_docker_absent_image_falls_through_and_keeps_the_ceos_remedy(dockerd, monkeypatch):
+    use(dockerd, monkeypatch)
+    results, missing = check_images(["ceos:4.35.0F"], runtime="docker", client=Unreachable())
+    assert missing == ["ceos:4.35.0F"] and results[0]["error"] == "connection refused"
+    assert "docker image import cEOS64-lab-4.35.0F.tar ceos:4.35.0F" in results[0]["remedy"]
+
+
+def test_docker_unreachable_daemon_is_an_error_not_absent(dockerd, monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", "unix://%s" % (tmp_path / "no.sock"))
+    results, missing = check_images(["ceos:4.34.2F"], runtime="docker", client=Unreachable())
+    assert missing == ["ceos:4.34.2F"]
+    assert "docker image inspect failed" in results[0]["error"] and "no.sock" in results[0]["error"]
