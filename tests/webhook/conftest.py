@@ -1,9 +1,11 @@
 """Run the real service for tests: gunicorn (several workers) and `python -m webhook worker`
 processes on a free 127.0.0.1 port with a temporary data_dir."""
 
+import contextlib
 import http.client
 import importlib.util
 import json
+import multiprocessing
 import os
 import signal
 import socket
@@ -292,3 +294,27 @@ def shared_service(tmp_path_factory):
         yield svc
     finally:
         svc.stop()
+
+
+@contextlib.contextmanager
+def spawned(target, args_list):
+    """Start one spawned process per args tuple; none outlives the block.
+
+    Spawned, not forked: gunicorn forks from a master that has no store and no threads,
+    whereas this pytest process holds other tests' checkpointer threads, and a fork taken
+    while one of them is inside SQLite would inherit a held SQLite mutex and hang. A hung
+    child is killed on the way out: multiprocessing joins every child at interpreter exit,
+    so one left behind would hang the whole pytest session.
+    """
+    procs = [multiprocessing.get_context("spawn").Process(target=target, args=args)
+             for args in args_list]
+    try:
+        for proc in procs:
+            proc.start()
+        yield procs
+    finally:
+        for proc in procs:
+            proc.join(60)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()

@@ -1,6 +1,5 @@
 """SQLite store semantics: claim order, lock keys, atomicity across processes, recovery."""
 
-import contextlib
 import multiprocessing
 import time
 import uuid
@@ -8,6 +7,8 @@ import uuid
 import pytest
 
 from webhook.store import IdempotencyConflict, QueueFull
+from tests.webhook.conftest import spawned
+from webhook.hooks.replay import ReplayGuard
 from webhook.store.sqlite import SqliteStore
 
 
@@ -48,30 +49,6 @@ def test_lock_key_runs_one_at_a_time_in_fifo_order(store):
     assert store.claim("w", time.time()) is None
     store.end_cleanup(x1, "cancel.applied", {})
     assert store.claim("w", time.time())["id"] == x2
-
-
-@contextlib.contextmanager
-def spawned(target, args_list):
-    """Start one spawned process per args tuple; none outlives the block.
-
-    Spawned, not forked: gunicorn forks from a master that has no store and no threads,
-    whereas this pytest process holds other tests' checkpointer threads, and a fork taken
-    while one of them is inside SQLite would inherit a held SQLite mutex and hang. A hung
-    child is killed on the way out: multiprocessing joins every child at interpreter exit,
-    so one left behind would hang the whole pytest session.
-    """
-    procs = [multiprocessing.get_context("spawn").Process(target=target, args=args)
-             for args in args_list]
-    try:
-        for proc in procs:
-            proc.start()
-        yield procs
-    finally:
-        for proc in procs:
-            proc.join(60)
-            if proc.is_alive():
-                proc.kill()
-                proc.join()
 
 
 def _claimer(path, worker, queue_out):
@@ -213,16 +190,18 @@ def test_worker_prune_removes_run_directories(tmp_path):
     assert worker.store.get_run(run_id) is None
 
 
-def _open_store_at(path, barrier):
+def _open_at(opener, path, barrier):
     barrier.wait(60)
-    SqliteStore(path)
+    opener(path)
 
 
-def test_many_processes_can_create_the_same_new_store_at_once(tmp_path):
-    """gunicorn boots its workers together: none may die on 'database is locked'."""
-    for attempt in range(5):
-        path = str(tmp_path / ("runs-%d.sqlite3" % attempt))
+@pytest.mark.parametrize("opener", [SqliteStore, ReplayGuard], ids=["run-store", "replay-guard"])
+def test_many_processes_can_create_the_same_new_database_at_once(tmp_path, opener):
+    """gunicorn boots its workers together, and each opens both SQLite files at start:
+    none may die on 'database is locked'."""
+    for attempt in range(8):
+        path = str(tmp_path / str(attempt) / "db.sqlite3")
         barrier = multiprocessing.get_context("spawn").Barrier(8)
-        with spawned(_open_store_at, [(path, barrier)] * 8) as procs:
+        with spawned(_open_at, [(opener, path, barrier)] * 8) as procs:
             pass
         assert [proc.exitcode for proc in procs] == [0] * 8

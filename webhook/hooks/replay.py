@@ -6,27 +6,23 @@ acceptance window are dropped: a request that old is refused as stale anyway.
 """
 
 import os
-import sqlite3
 import threading
 import time
+
+from .. import sqlite_db
 
 
 class ReplayGuard:
     def __init__(self, path):
         self.path = path
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self._local = threading.local()
-        conn = self._conn()
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, ts REAL NOT NULL) "
-                     "WITHOUT ROWID")
+        sqlite_db.create(path, "CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, "
+                         "ts REAL NOT NULL) WITHOUT ROWID;", path + ".setuplock")
 
     def _conn(self):
         conn = getattr(self._local, "conn", None)
         if conn is None or self._local.pid != os.getpid():
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30,
-                                   check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout=30000")
+            conn = sqlite_db.connect(self.path)
             self._local.conn, self._local.pid = conn, os.getpid()
         return conn
 

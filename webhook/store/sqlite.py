@@ -13,6 +13,7 @@ import sqlite3
 import threading
 import time
 
+from .. import sqlite_db
 from . import FINAL_STATES, QUEUED, RUNNING, IdempotencyConflict, QueueFull, Store
 
 SCHEMA = """
@@ -104,29 +105,19 @@ def _run(row):
 class SqliteStore(Store):
     def __init__(self, path):
         self.path = path
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self._local = threading.local()
         self._thread_lock = threading.Lock()
         self._lock_pid = None
         self._checkpointer_pid = None
-        # Several gunicorn workers boot at once on a new file: switching to WAL needs an
-        # exclusive lock and SQLite may refuse it at once instead of waiting, so the set-up
-        # is serialised on the writers' flock.
-        fcntl.flock(self._lock_fd(), fcntl.LOCK_EX)
-        try:
-            conn = self._conn()
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(SCHEMA)
-        finally:
-            fcntl.flock(self._lock_fd(), fcntl.LOCK_UN)
+        # the set-up takes the writers' flock, so it also waits for a writer of a live store
+        sqlite_db.create(path, SCHEMA, path + ".writelock")
+        self._lock_fd()  # open the flock file now, before any thread can race to open it
 
     # -- plumbing -----------------------------------------------------------------
     def _conn(self):
         conn = getattr(self._local, "conn", None)
         if conn is None or self._local.pid != os.getpid():
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30,
-                                   check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout=30000")
+            conn = sqlite_db.connect(self.path)
             conn.execute("PRAGMA synchronous=NORMAL")
             # checkpoints (and their fsync) run in a background thread, not in the commit of
             # whichever request crossed the threshold; this is only the safety net
