@@ -10,6 +10,7 @@ packages=(
   wrk               # HTTP load generator for bench/bench_webhook.py
   containerd        # real image stores for image_check runtime: containerd / docker
   docker.io
+  shellcheck        # so ansible-test sanity runs its shellcheck test instead of skipping it
 )
 # A daemon that is already there from another packaging (docker-ce, containerd.io) is used
 # as it is: Debian's package would conflict with it.
