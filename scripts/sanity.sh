@@ -11,11 +11,7 @@ venv=${VENV:-$top/.venv}
 work=$(mktemp -d /tmp/skyforge-sanity.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 dest="$work/ansible_collections/skyforge/labs"
-# Build from tracked and not-ignored files only, so venvs, caches and outputs never leak in.
-mkdir -p "$work/src"
-(cd "$top" && git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t "$work/src")
-"$venv/bin/ansible-galaxy" collection build --force --output-path "$work" "$work/src" >/dev/null
-"$venv/bin/ansible-galaxy" collection install --force --offline -p "$work" "$work"/skyforge-labs-*.tar.gz >/dev/null
+VENV=$venv bash "$top/scripts/build-collection.sh" "$work" >/dev/null
 
 cache="$HOME/.ansible/test/cache"
 mkdir -p "$cache"

@@ -28,8 +28,8 @@ class RunnerExecutor(Executor):
         env.update(job.entry.env)
         env[procs.TAG_VAR] = job.run_id
         if job.entry.cwd:
-            # a shell sets PWD to where a command runs; playbooks resolve relative paths
-            # against it (ansible-core itself runs tasks in the playbook's directory)
+            # what a shell would set for a command started there; the collection's playbooks
+            # use the real working directory, other playbooks may read $PWD
             env["PWD"] = job.entry.cwd
         # ansible-playbook comes from the environment this service runs in (its venv)
         env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
