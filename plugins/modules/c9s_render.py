@@ -202,7 +202,7 @@ renamed_nodes:
   sample: {"R_1": "r-1-5d41402a"}
 warnings:
   description: Known pitfalls found in the lab (also shown as task warnings).
-  returned: success
+  returned: when there are any
   type: list
   elements: str
   sample: ["bridge nodes lan1: Clabernetes v0.8 (c9s.run) rejects kind 'bridge' ..."]
@@ -277,7 +277,9 @@ def run_module():
     finally:
         if tmp and os.path.exists(tmp):
             os.unlink(tmp)
-    for warning in result["warnings"]:
+    # module.warn() is how warnings reach the task result (as `warnings`) and the screen;
+    # passing `warnings` to exit_json is deprecated in ansible-core 2.19
+    for warning in result.pop("warnings"):
         module.warn(warning)
     module.exit_json(**result)
 

@@ -165,8 +165,10 @@ manifest:
   returned: success
   type: dict
 warnings:
-  description: Things the lab depends on that the bundle does not carry (host paths).
-  returned: success
+  description:
+    - Things the lab depends on that the bundle does not carry (host paths), also shown
+      as task warnings.
+  returned: when there are any
   type: list
   elements: str
 netlab_version:
@@ -228,7 +230,9 @@ def run_module():
     except LabError as exc:
         details = dict((k, v) for k, v in exc.details.items() if k in ("stdout", "stderr", "rc"))
         module.fail_json(msg=exc.message, **details)
-    for warning in result["warnings"]:
+    # module.warn() is how warnings reach the task result (as `warnings`) and the screen;
+    # passing `warnings` to exit_json is deprecated in ansible-core 2.19
+    for warning in result.pop("warnings"):
         module.warn(warning)
     diff = result.pop("diff")
     if module._diff:

@@ -123,3 +123,9 @@ def test_warnings_reach_the_play(tmp_path, lab):
     result, stdout = run_render(tmp_path, {"src": lab, "dest": str(tmp_path / "m.yml"), "namespace": "lab-demo"})
     assert any("rejects kind 'bridge'" in w for w in result["warnings"])
     assert "rejects kind" in stdout
+
+
+def test_a_lab_without_pitfalls_has_no_warnings(tmp_path, lab):
+    result, stdout = run_render(tmp_path, {"src": lab, "dest": str(tmp_path / "m.yml"), "namespace": "lab-demo"})
+    assert result["changed"] is True and "warnings" not in result and "[WARNING]" not in stdout
+    assert "deprecat" not in stdout.lower()
