@@ -98,6 +98,10 @@ def parse_clab(raw, origin="clab.yml"):
         raise LabError("%s is not valid YAML: %s; fix the file (or regenerate it with netlab)"
                        % (origin, exc), path=origin)
     if not isinstance(data, dict) or not isinstance(data.get("topology"), dict):
+        if isinstance(data, dict) and "nodes" in data:
+            raise LabError("%s is a netlab topology, not the containerlab one: generate the lab first "
+                           "(netlab_generate, or playbooks/lab_render.yml) and point at the clab.yml "
+                           "or the bundle it writes" % origin, path=origin)
         raise LabError("%s has no 'topology' mapping, so it is not a containerlab topology; "
                        "point at the clab.yml netlab wrote" % origin, path=origin)
     topo = data["topology"]

@@ -47,6 +47,12 @@ options:
       - A containerlab topology (C(clab.yml) or a directory holding one) or a lab bundle
         (C(.tar.gz)) to derive needs from.
     type: path
+  topology_origin:
+    description:
+      - What to call O(topology) in messages, when it is a copy of a file elsewhere (the
+        host_prereqs role copies the control node's file to each host and passes the
+        original path here).
+    type: str
   checks:
     description:
       - The checks to run; all when empty.
@@ -193,6 +199,7 @@ def run_module():
     module = AnsibleModule(
         argument_spec=dict(
             topology=dict(type="path"),
+            topology_origin=dict(type="str"),
             checks=dict(type="list", elements="str", choices=list(CHECKS), default=[]),
             root=dict(type="path", default="/"),
             fail_on=dict(type="str", choices=["fail", "warn", "never"], default="fail"),
@@ -205,10 +212,14 @@ def run_module():
         supports_check_mode=True,
     )
     params = dict(module.params, lab_user=module.params["lab_user"] or getpass.getuser())
+    origin = params.pop("topology_origin")
     try:
         result = host_prereqs(params)
     except LabError as exc:
-        module.fail_json(msg=exc.message)
+        message = exc.message
+        if origin and params["topology"]:
+            message = message.replace(params["topology"], "%s (copied to %s)" % (origin, params["topology"]))
+        module.fail_json(msg=message)
     message = result.pop("message")
     if result["failed_checks"]:
         module.fail_json(msg=message + "\n" + result["summary"], **result)

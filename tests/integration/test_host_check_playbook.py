@@ -50,3 +50,20 @@ def test_report_only(tmp_path):
     assert rc == 0
     statuses = dict((c["name"], c["status"]) for c in results["Run the prerequisite checks"]["checks"])
     assert statuses["kvm"] == "fail"
+
+
+def test_relative_topology_means_the_job_directory_and_errors_name_the_users_file(tmp_path):
+    """ansible-runner starts the job in <private_data_dir>/project, as AWX does: a relative
+    topology is found there, and an error names that file, not the role's temporary copy."""
+    root = trees.build("kvm_host", str(tmp_path / "host"))
+    project = tmp_path / "run" / "project"
+    project.mkdir(parents=True)
+    (project / "clab.yml").write_text(VM_LAB)
+    (project / "topology.yml").write_text("provider: clab\nnodes: [r1, r2]\nlinks: [r1-r2]\n")
+    args = dict(extravars(root, tmp_path), topology="clab.yml")
+    rc, results, dummy = run_playbook(tmp_path / "run", PLAYBOOK, args)
+    assert rc == 0 and results["Run the prerequisite checks"]["needs"]["vm_kinds"] == ["cisco_n9kv"]
+    rc, results, dummy = run_playbook(tmp_path / "run", PLAYBOOK, dict(args, topology="topology.yml"))
+    msg = results["Run the prerequisite checks"]["msg"]
+    assert rc == 2 and msg.startswith(str(project / "topology.yml") + " (copied to ")
+    assert "is a netlab topology, not the containerlab one" in msg

@@ -108,9 +108,13 @@ def test_missing_file_invalid_yaml_and_non_topology(tmp_path):
     with pytest.raises(LabError, match="not valid YAML"):
         clab.load_clab(str(bad))
     other = tmp_path / "other.yml"
-    other.write_text("name: x\nnodes: {}\n")
+    other.write_text("name: x\nkind: srl\n")
     with pytest.raises(LabError, match="no 'topology' mapping"):
         clab.load_clab(str(other))
+    netlab = tmp_path / "topology.yml"
+    netlab.write_text("provider: clab\nnodes: [r1, r2]\nlinks: [r1-r2]\n")
+    with pytest.raises(LabError, match="is a netlab topology, not the containerlab one: generate the lab first"):
+        clab.load_clab(str(netlab))
 
 
 def test_malformed_bind_names_the_node(tmp_path):
