@@ -197,8 +197,9 @@ def apply_params(kubeconfig, **overrides):
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def run_playbook(playbook, extra_vars, tmp_path, options=(), env=None, timeout=300):
-    """ansible-playbook with the collection from this checkout; returns CompletedProcess."""
+def run_playbook(playbook, extra_vars, tmp_path, options=(), env=None, timeout=300, cwd=REPO_ROOT):
+    """ansible-playbook with the collection from this checkout, started in `cwd`; returns
+    CompletedProcess."""
     import json
     import subprocess
     import sys
@@ -216,6 +217,6 @@ def run_playbook(playbook, extra_vars, tmp_path, options=(), env=None, timeout=3
     environment.update(env or {})
     argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
             "-c", "local", playbook, "-e", "@" + vars_file] + list(options)
-    return subprocess.run(argv, cwd=REPO_ROOT, env=environment, stdin=subprocess.DEVNULL,
+    return subprocess.run(argv, cwd=cwd, env=environment, stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
                           timeout=timeout, check=False)
