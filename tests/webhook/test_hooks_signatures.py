@@ -4,13 +4,20 @@ valid, invalid, missing, replayed, stale (Slack is the only scheme with a timest
 import base64
 import json
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from tests.webhook import hook_helpers as H
 
+
 PUSH = {"ref": "refs/heads/main", "pusher": {"name": "octo"}, "repository": {"name": "lab1"}}
+
+
+def push():
+    """A push event; like GitHub's, each one differs (here by its `after` commit)."""
+    return dict(PUSH, after=uuid.uuid4().hex)
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +38,7 @@ def refused(svc, path, data, headers, needle, status=401):
 
 # -- GitHub ---------------------------------------------------------------------------------
 def test_github_valid(svc):
-    data, headers = H.github(PUSH)
+    data, headers = H.github(push())
     status, body, _ = H.post(svc, "/hooks/github", data, headers)
     assert status == 202, body
     assert body["matched"] and body["rule"] == "push-main" and not body["duplicate"]
@@ -55,7 +62,7 @@ def test_github_missing(svc):
 
 
 def test_github_replayed_delivery_returns_the_same_run(svc):
-    data, headers = H.github(PUSH, delivery="replayed-delivery-1")
+    data, headers = H.github(push(), delivery="replayed-delivery-1")
     first = H.post(svc, "/hooks/github", data, headers)[1]
     total = H.run_total(svc)
     with ThreadPoolExecutor(8) as pool:   # concurrent redeliveries hit both gunicorn workers
@@ -65,11 +72,22 @@ def test_github_replayed_delivery_returns_the_same_run(svc):
     assert H.run_total(svc) == total
 
 
+def test_github_body_replayed_under_a_new_delivery_id_starts_nothing(svc):
+    """The signature does not cover X-GitHub-Delivery: whoever saw a delivery could re-send
+    its body under a fresh id. It gets the first delivery's run back."""
+    data, headers = H.github(push(), delivery="original-delivery")
+    first = H.post(svc, "/hooks/github", data, headers)[1]
+    total = H.run_total(svc)
+    status, again, _ = H.post(svc, "/hooks/github", data, dict(headers, **{"X-GitHub-Delivery": "forged-new-id"}))
+    assert status == 202 and again["duplicate"] and again["run"]["id"] == first["run"]["id"]
+    assert again["delivery"] == "forged-new-id" and H.run_total(svc) == total
+
+
 def test_an_api_client_cannot_pre_claim_a_delivery(svc):
     status, squatter, _ = H.call(svc, "POST", "/api/v1/runs", "operator", {"playbook": "quick"},
                                  headers={"Idempotency-Key": "hook:github:future-delivery"})
     assert status == 202
-    data, headers = H.github(PUSH, delivery="future-delivery")
+    data, headers = H.github(push(), delivery="future-delivery")
     status, body, _ = H.post(svc, "/hooks/github", data, headers)
     assert status == 202 and not body["duplicate"] and body["run"]["id"] != squatter["id"]
 

@@ -1,5 +1,9 @@
 """GitHub: ``X-Hub-Signature-256`` is ``sha256=`` + HMAC-SHA256 of the raw body;
-``X-GitHub-Delivery`` identifies a delivery (a redelivery repeats it)."""
+``X-GitHub-Delivery`` identifies a delivery (a redelivery repeats it).
+
+The signature covers the body only, so anyone who saw one delivery could re-send it under
+a new delivery id: the signed body is therefore also remembered, with the delivery that
+first carried it, and a copy under another id answers with that delivery's run."""
 
 from ..service import ApiError
 from .payload import parse_json
@@ -7,6 +11,7 @@ from .signatures import equal, hmac_digest
 
 SIGNATURE = "X-Hub-Signature-256"
 DELIVERY = "X-GitHub-Delivery"
+DEDUPE_ON_BODY = True
 
 
 def verify(source, headers, body, guard, now):

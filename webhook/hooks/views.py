@@ -24,16 +24,25 @@ def hook_state():
     return current_app.extensions[KEY]
 
 
-def _delivery_key(source, delivery):
-    if delivery is None:
-        return None
-    if len(delivery) > MAX_DELIVERY_ID or not delivery.isprintable():
+def _dedupe_key(source, module, delivery, body):
+    """The run's idempotency key for a verified delivery, or None (no dedupe).
+
+    Keyed with the hook's secret, so an API client cannot pre-claim a future delivery's key
+    through the Idempotency-Key header. Where the signature covers the body but not the
+    delivery id (GitHub), the body also maps to the first delivery that carried it: a
+    captured delivery re-sent under a new id gets that delivery's run back instead of
+    starting another."""
+    if delivery is not None and (len(delivery) > MAX_DELIVERY_ID or not delivery.isprintable()):
         raise ApiError(400, f"the delivery id header must be at most {MAX_DELIVERY_ID} "
                             "printable characters")
-    # keyed with the hook's secret: an API client cannot pre-claim a future delivery's key
-    # through the Idempotency-Key header
+    if delivery is None:
+        return None
     secret = hook_state().hooks.sources[source].secret
-    return f"hook:{source}:{hmac_digest(secret, delivery.encode('utf-8')).hex()}"
+    key = f"hook:{source}:{hmac_digest(secret, delivery.encode('utf-8')).hex()}"
+    if getattr(module, "DEDUPE_ON_BODY", False):
+        body_key = f"hook:{source}:body:{hmac_digest(secret, body).hex()}"
+        key = hook_state().guard.alias(body_key, key, services().config.retention["finished_runs"])
+    return key
 
 
 def _link(run_id):
@@ -42,18 +51,19 @@ def _link(run_id):
 
 
 def verify_and_parse(name, module):
-    """Return (delivery id or None, payload) for a delivery to the source ``name``."""
+    """Return (delivery id or None, dedupe key or None, payload) for a delivery to the
+    source ``name``."""
     state = hook_state()
     source = state.hooks.sources.get(name)
     if source is None:
         raise ApiError(404, f"no hook '{name}' is configured (add it under hooks in the config)")
     body = request.get_data(cache=True)   # over the limit: 413 (webhook.hardening)
     delivery = module.verify(source, request.headers, body, state.guard, time.time())
-    _delivery_key(name, delivery)
-    return delivery, module.parse(request.headers, body)
+    key = _dedupe_key(name, module, delivery, body)
+    return delivery, key, module.parse(request.headers, body)
 
 
-def dispatch(name, delivery, payload):
+def dispatch(name, delivery, key, payload):
     """Match a rule and submit its run; return the JSON answer (status 202)."""
     doc = rules_mod.document(payload, request.headers)
     try:
@@ -66,8 +76,7 @@ def dispatch(name, delivery, payload):
     svc = services()
     try:
         run, created = submit_run(svc.config, svc.store,
-                                  {"playbook": rule.playbook, "vars": run_vars},
-                                  _delivery_key(name, delivery))
+                                  {"playbook": rule.playbook, "vars": run_vars}, key)
     except ApiError as exc:
         if exc.status != 409:
             raise
@@ -101,9 +110,9 @@ def make_blueprint():
     def slack_hook():
         # Slack shows the user only a 200 answer: once the request is verified and parsed,
         # every outcome is a 200 in Slack's format (refusals stay 4xx before that).
-        delivery, payload = verify_and_parse("slack", slack)
+        delivery, key, payload = verify_and_parse("slack", slack)
         try:
-            body = dispatch("slack", delivery, payload)
+            body = dispatch("slack", delivery, key, payload)
         except ApiError as exc:
             return jsonify(slack.answer(f"Could not start a run: {exc.message}")), 200
         if not body["matched"]:
