@@ -45,13 +45,16 @@ def validate_key(key, what="key"):
         raise LabError("artifact %s %r is longer than %d bytes: shorten it" % (what, key[:60] + "...", MAX_KEY_LENGTH))
     if "\\" in key:
         raise LabError("artifact %s %r contains a backslash: separate segments with '/'" % (what, key))
-    bad = [c for c in key if ord(c) < 32 or ord(c) == 127]
-    if bad:
-        raise LabError("artifact %s %r contains control character %r: use printable characters only" % (what, key, bad[0]))
     try:
         key.encode("utf-8")
     except UnicodeEncodeError:
         raise LabError("artifact %s %r is not valid UTF-8: use UTF-8 text" % (what, key))
+    # control characters, and the invisible ones (bidi overrides, zero-width, line separators)
+    # that make a key display as another: str.isprintable() is False for all of them
+    bad = [c for c in key if not c.isprintable() and c != " "]
+    if bad:
+        raise LabError("artifact %s %r contains the non-printing character U+%04X: use printable characters only"
+                       % (what, key, ord(bad[0])))
     if key.startswith("/"):
         raise LabError("artifact %s %r is absolute: keys are relative to the store, drop the leading '/'" % (what, key))
     for segment in key.split("/"):
@@ -59,6 +62,9 @@ def validate_key(key, what="key"):
             raise LabError("artifact %s %r has an empty segment ('//' or a trailing '/'): remove it" % (what, key))
         if segment in (".", ".."):
             raise LabError("artifact %s %r contains a %r segment: keys may not point outside or around the store" % (what, key, segment))
+        if segment != segment.strip():
+            raise LabError("artifact %s %r has a segment that starts or ends with white space (%r): remove it"
+                           % (what, key, segment))
     return key
 
 

@@ -152,8 +152,9 @@ class LabBundle(object):
                     self._files[member.name] = (sha, bundle_utils.normalise_mode(member.mode))
                     del content
         except (tarfile.TarError, EOFError, zlib.error) as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(":")
             raise LabError("bundle %s is not a readable .tar.gz (%s); rebuild it with netlab_generate"
-                           % (path, exc), path=path)
+                           % (path, reason), path=path)
         self._paths = sorted(self._files)
 
     def __enter__(self):
@@ -197,6 +198,9 @@ def open_lab(src):
     if not os.path.isfile(src):
         raise LabError("src %s does not exist; give the lab bundle (.tar.gz) or the directory "
                        "holding %s" % (src, CLAB_FILE), path=src)
+    if src.endswith((".yml", ".yaml")):
+        raise LabError("src %s is a YAML file: give the directory holding it (the netlab workdir "
+                       "with %s) or the lab bundle (.tar.gz)" % (src, CLAB_FILE), path=src)
     lab = LabBundle(src)
     if lab.files_at(CLAB_FILE) is None:
         raise LabError("bundle %s has no %s at its root; build it with netlab_generate"

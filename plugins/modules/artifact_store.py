@@ -29,7 +29,8 @@ options:
   key:
     description:
       - The key to store it under. Relative, C(/)-separated, with no empty, C(.) or C(..)
-        segments, no backslashes and no control characters.
+        segments, no segment starting or ending with white space, no backslashes and no
+        non-printing characters (control, zero-width or bidi characters).
     type: str
     required: true
   metadata:

@@ -28,8 +28,12 @@ def write(path, data):
     ("lab//run", "empty segment"),
     ("lab/run/", "empty segment"),
     ("lab\\run", "backslash"),
-    ("lab/run\nx", "control character"),
-    ("lab/\x00", "control character"),
+    ("lab/run\nx", "non-printing character"),
+    ("lab/\x00", "non-printing character"),
+    ("lab/\u202etxt.exe", "non-printing character"),   # a right-to-left override shows another name
+    ("lab/a\u200bb", "non-printing character"),        # zero-width space
+    ("lab/ run", "white space"),
+    (" ", "white space"),
     ("x" * 1100, "longer than"),
     ("lab/\udcff", "UTF-8"),
 ])

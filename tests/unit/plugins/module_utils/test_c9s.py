@@ -598,3 +598,15 @@ def test_any_content_survives_the_yaml_round_trip_byte_for_byte(tmp_path):
     assert len(mounts) == len(NASTY)
     for mount in mounts:
         assert mounted_content(cms, mount) == NASTY[mount["filePath"].split("/", 1)[1]]
+
+
+def test_src_that_is_not_a_lab_says_what_to_give_instead(tmp_path):
+    clab_file = tmp_path / "clab.yml"
+    clab_file.write_text("name: x\ntopology:\n  nodes: {}\n")
+    with pytest.raises(LabError, match="is a YAML file: give the directory holding it"):
+        c9s.open_lab(str(clab_file))
+    garbage = tmp_path / "lab.tar.gz"
+    garbage.write_bytes(b"\x1f\x8b not really gzip")
+    with pytest.raises(LabError) as err:
+        c9s.open_lab(str(garbage))
+    assert "is not a readable .tar.gz" in err.value.message and "\n" not in err.value.message
