@@ -1,6 +1,7 @@
 """Configuration loading: strict keys, relative paths, catalog validation, the example."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -107,3 +108,22 @@ def test_example_config_is_valid_and_covers_the_collection_playbooks():
         assert list(deploy.validator.iter_errors(bad)), bad
     with open(path) as handle:
         assert yaml.safe_load(handle)["playbooks"]
+
+
+def test_the_readme_documents_every_key_with_its_default():
+    """webhook/README.md's configuration table stays true: every key, its default."""
+    with open(os.path.join(ROOT, "webhook", "README.md")) as handle:
+        rows = dict(re.findall(r"^\| `([a-z_.<>]+)` \|\s*([^|]*?)\s*\|", handle.read(), re.M))
+    expected = {"data_dir", "playbooks.<name>"}
+    expected |= {"%s.%s" % (section, key) for section, keys in config.SECTIONS.items() for key in keys}
+    expected |= {"playbooks.<name>.%s" % key for key in config.PLAYBOOK_KEYS}
+    assert sorted(expected - set(rows)) == [], "undocumented keys"
+    assert sorted(set(rows) - expected) == [], "documented keys that do not exist"
+    for section, keys in config.SECTIONS.items():
+        for key, (_types, default) in keys.items():
+            shown = rows["%s.%s" % (section, key)].strip().strip("`")
+            if isinstance(default, (bool, int, float)) and default is not None:
+                assert shown == (str(default).lower() if isinstance(default, bool) else "%g" % default) \
+                    or float(shown) == default, (section, key, shown, default)
+            elif isinstance(default, str):
+                assert shown == default, (section, key, shown, default)
