@@ -1,0 +1,26 @@
+"""The README's tables stay true: every module, plugin, role and playbook is listed."""
+
+import os
+import re
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _names(*parts, suffix=".py"):
+    directory = os.path.join(ROOT, *parts)
+    return {n[:-len(suffix)] if suffix else n for n in os.listdir(directory)
+            if (n.endswith(suffix) if suffix else os.path.isdir(os.path.join(directory, n)))
+            and not n.startswith("_")}
+
+
+def test_every_module_plugin_role_and_playbook_is_in_the_readme():
+    with open(os.path.join(ROOT, "README.md")) as handle:
+        readme = handle.read()
+    table = "\n".join(line for line in readme.splitlines() if line.startswith("| `skyforge.labs."))
+    listed = set(re.findall(r"`(?:skyforge\.labs\.)?([a-z0-9_]+)`", table))
+    plugins = _names("plugins", "modules") | _names("plugins", "lookup") | _names("plugins", "filter")
+    assert sorted(plugins - listed) == [], "plugins missing from the README's table"
+    for role in _names("roles", suffix=None):
+        assert "`%s`" % role in readme, role
+    for playbook in _names("playbooks", suffix=".yml"):
+        assert "%s.yml" % playbook in readme, playbook
