@@ -38,3 +38,47 @@ def test_lab_render_from_the_example_catalog_renders_the_example_lab(make_servic
     with open(os.path.join(out_dir, "manifests.yml")) as handle:
         docs = list(yaml.safe_load_all(handle))
     assert docs[-1]["kind"] == "Topology" and docs[-1]["metadata"]["namespace"] == "lab-webhook"
+
+
+def test_a_deploy_started_from_the_webhook_is_canceled_and_cleaned_off_the_cluster(
+        make_service, control_plane, c9s_manager, c9s_namespace, kubelet):
+    """Chat/CI to cluster and back: the example catalog's lab_deploy runs against the real
+    API server and Clabernetes manager, waits on a node that never gets ready, is canceled
+    through the API, and its on_cancel entry (lab_destroy, with the run's vars) removes
+    what the deploy created."""
+    from kubernetes import client
+    from kubernetes.client.rest import ApiException
+
+    playbooks, executor = _example_catalog()
+    executor = dict(executor, env=dict(
+        executor["env"], ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".skyforge", "collections"),
+        K8S_AUTH_KUBECONFIG=control_plane.admin_kubeconfig))   # what AWX's credential injects too
+    svc = make_service(playbooks=playbooks, executor=executor)
+    kubelet.run(boot=0.5, hold={"c1"})
+    run = svc.submit("lab_deploy", vars={
+        "topology": "examples/multi-vendor/topology.yml", "lab_name": "multi-vendor",
+        "namespace": c9s_namespace, "api_version": c9s_manager.api_version})
+    kubelet.wait_deployments(["c1", "h1", "r1", "r2", "r3"], topology="multi-vendor", timeout=240)
+    core = client.CoreV1Api(control_plane.api_client())
+    selector = "app.kubernetes.io/managed-by=skyforge.labs,skyforge.labs/lab=multi-vendor"
+    assert core.list_namespaced_config_map(c9s_namespace, label_selector=selector).items
+    assert svc.run(run["id"])["status"] == "running"   # still waiting for c1
+
+    status, body, _ = svc.request("POST", "/api/v1/runs/%s/cancel" % run["id"])
+    assert status == 202 and body["cancel"] == "requested"
+    done = svc.wait(run["id"], timeout=300)
+    stdout = svc.request("GET", "/api/v1/runs/%s/stdout" % run["id"])[1]
+    assert done["status"] == "canceled", stdout[-3000:]
+    applied = [e for e in svc.events(run["id"]) if e["type"] == "cancel.applied"][0]["data"]
+    assert applied["on_cancel"]["playbook"] == "lab_destroy"
+    assert applied["on_cancel"]["status"] == "successful", stdout[-3000:]
+    assert core.list_namespaced_config_map(c9s_namespace, label_selector=selector).items == []
+    group, version = c9s_manager.api_version.split("/")
+    try:
+        client.CustomObjectsApi(core.api_client).get_namespaced_custom_object(
+            group, version, c9s_namespace, "topologies", "multi-vendor")
+        raise AssertionError("the Topology is still there after the on_cancel clean-up")
+    except ApiException as exc:
+        assert exc.status == 404
+    finally:
+        core.api_client.close()
