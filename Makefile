@@ -48,7 +48,7 @@ unit: venv collection
 integration: venv collection system-deps controlplane servers
 	$(BIN)/pytest -q tests/integration $(PYTEST_ARGS)
 
-webhook-tests: venv collection system-deps
+webhook-tests: venv collection system-deps controlplane
 	$(BIN)/pytest -q tests/webhook $(PYTEST_ARGS)
 
 sanity: venv
