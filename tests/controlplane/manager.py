@@ -98,7 +98,15 @@ class ManagerError(RuntimeError):
 
 
 class ManagerUnavailable(ManagerError):
-    """The manager for this generation cannot be built here (Go missing, module not served)."""
+    """The manager for this generation cannot be built here (Go missing, module not served).
+
+    `refused` is true when the Go module proxy refuses the module (a fact about the proxy,
+    not this machine); false when Go itself is missing."""
+
+    def __init__(self, message, generation=None, refused=False):
+        super(ManagerUnavailable, self).__init__(message)
+        self.generation = generation
+        self.refused = refused
 
 
 def build(generation):
@@ -110,7 +118,7 @@ def build(generation):
     )
     if proc.returncode in (3, 4):
         raise ManagerUnavailable("the Clabernetes manager %s cannot be built here: %s" % (
-            generation, " ".join(proc.stderr.split())[-1500:]))
+            generation, " ".join(proc.stderr.split())[-1500:]), generation, refused=proc.returncode == 4)
     if proc.returncode != 0:
         raise ManagerError("tests/controlplane/build_manager.sh %s failed (exit %d):\n%s" % (
             generation, proc.returncode, proc.stderr[-4000:]))

@@ -78,10 +78,16 @@ def c9s_manager_slot(control_plane):
     slot.stop()
 
 
+# The generations the Go module proxy is known to refuse here (issue 7: it answers 403 for
+# github.com/clabernetes/clabernetes). Only these may skip in CI; the day the proxy serves
+# them the skip disappears by itself, because the build succeeds.
+PROXY_REFUSED = {"v0.8"}
+
+
 def skip_unavailable(exc):
-    """Skip a test whose manager cannot be had here (the proxy refuses v0.8); a missing Go
-    toolchain is a failure in CI, where it must be present."""
-    if os.environ.get("CI") == "true" and "Go is not installed" in str(exc):
+    """Skip a test whose manager the Go module proxy refuses; in CI (CI=true) anything else
+    that keeps a manager from being built is a failure."""
+    if os.environ.get("CI") == "true" and not (exc.refused and exc.generation in PROXY_REFUSED):
         pytest.fail("CI=true and %s" % exc)
     pytest.skip(str(exc))
 
