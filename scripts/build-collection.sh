@@ -16,7 +16,8 @@ out=$(cd "$out" && pwd)
 src=$(mktemp -d "$out/.src.XXXXXX")
 trap 'rm -rf "$src"' EXIT
 (cd "$top" && git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t "$src")
-"$venv/bin/ansible-galaxy" collection build --force --output-path "$out" "$src" >/dev/null
-tarball=$(ls "$out"/skyforge-labs-*.tar.gz)
+# the tarball galaxy reports, not a glob: DIR may hold an older version's tarball
+tarball=$("$venv/bin/ansible-galaxy" collection build --force --output-path "$out" "$src" |
+  sed -n 's/^Created collection for .* at //p')
 "$venv/bin/ansible-galaxy" collection install --force --offline -p "$out" "$tarball" >/dev/null
 echo "$tarball"

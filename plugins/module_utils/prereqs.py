@@ -519,7 +519,16 @@ def host_prereqs(params):
     if params.get("topology"):
         from ansible_collections.skyforge.labs.plugins.module_utils.lab_source import load_lab
         from ansible_collections.skyforge.labs.plugins.module_utils.prereqs_needs import derive_needs
-        needs = derive_needs(load_lab(params["topology"]), params.get("modules") or ())
+        try:
+            lab = load_lab(params["topology"])
+        except LabError as exc:
+            origin = params.get("topology_origin")
+            if not origin:
+                raise
+            # the role passes a temporary copy of the user's file: name both
+            raise LabError(exc.message.replace(params["topology"], "%s (copied to %s)"
+                                               % (origin, params["topology"])))
+        needs = derive_needs(lab, params.get("modules") or ())
     elif params.get("modules"):
         from ansible_collections.skyforge.labs.plugins.module_utils.prereqs_needs import derive_needs
         needs = derive_needs([], params["modules"])

@@ -212,14 +212,10 @@ def run_module():
         supports_check_mode=True,
     )
     params = dict(module.params, lab_user=module.params["lab_user"] or getpass.getuser())
-    origin = params.pop("topology_origin")
     try:
         result = host_prereqs(params)
     except LabError as exc:
-        message = exc.message
-        if origin and params["topology"]:
-            message = message.replace(params["topology"], "%s (copied to %s)" % (origin, params["topology"]))
-        module.fail_json(msg=message)
+        module.fail_json(msg=exc.message)
     message = result.pop("message")
     if result["failed_checks"]:
         module.fail_json(msg=message + "\n" + result["summary"], **result)
