@@ -8,7 +8,7 @@
 1. Synthesises a lab directory like netlab writes it (clab.yml + node_files/): per node
    an executable `initial` (~3 KB), `ospf` (~0.6 KB) and `bgp` (~1.8 KB) script, an FRR
    `daemons` file identical on every node, and the lab-wide `-shared-hosts` file.
-2. Packs it with bundle.write_bundle (the deterministic bundle netlab_generate writes).
+2. Packs it with bundle.bundle_bytes (the deterministic bundle netlab_generate writes).
 3. Renders the bundle with c9s.render in a child process (wall time, peak RSS via
    ru_maxrss), next to a child that only imports the same modules (interpreter baseline).
 4. Produces the same ConfigMaps the per-node way: one
@@ -177,7 +177,8 @@ def prepare(work, nodes):
     synthesise(lab, nodes)
     files = bundle.collect_tree(lab)
     bundle_path = os.path.join(work, "bench.tar.gz")
-    bundle.write_bundle(bundle_path, files)
+    with open(bundle_path, "wb") as handle:
+        handle.write(bundle.bundle_bytes(files))
     sizes = dict((path.rsplit("/", 1)[-1], len(data)) for path, (data, _mode) in files.items())
     print(json.dumps({"lab": lab, "bundle": bundle_path, "files": len(files),
                       "raw_bytes": sum(len(data) for data, _mode in files.values()),

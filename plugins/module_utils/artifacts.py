@@ -17,9 +17,9 @@ import datetime
 import hashlib
 import json
 import os
-import tempfile
 
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.files import AtomicFile
 
 try:
     from urllib.parse import urlsplit, unquote
@@ -137,23 +137,6 @@ def check_source(src):
     return src
 
 
-def temp_beside(path):
-    """An open temp file in the directory of `path` (so os.replace is atomic)."""
-    directory = os.path.dirname(os.path.abspath(path)) or "."
-    try:
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-    except (IOError, OSError) as exc:
-        raise LabError("cannot write into %s: %s; check that the directory exists and is writable" % (directory, exc.strerror or exc))
-    return os.fdopen(fd, "wb"), tmp
-
-
-def discard(tmp):
-    try:
-        os.unlink(tmp)
-    except OSError:
-        pass
-
-
 def dest_matches(dest, sha256):
     """True when `dest` already holds content with this sha256."""
     return os.path.isfile(dest) and hash_file(dest)[0] == sha256
@@ -193,9 +176,10 @@ class Backend(object):
         """Same content, new content type/metadata: rewrite the record only."""
         raise NotImplementedError
 
-    def get(self, key, tmp_handle):
-        """Write the stored content of `key` into the open binary `tmp_handle`; return
-        (sha256, size) of what was written if computed on the way, else None."""
+    def get(self, key, out):
+        """Write the stored content of `key` into `out` (a common.files.AtomicFile: its
+        write(), or its seekable `handle`); return (sha256, size) of what was written if
+        computed on the way, else None."""
         raise NotImplementedError
 
     def list(self, prefix):
@@ -274,20 +258,16 @@ def fetch_file(backend, key, dest, sha256=None, check_mode=False):
         return dict(current, dest=dest, changed=False)
     if check_mode:
         return dict(current, dest=dest, changed=True)
-    handle, tmp = temp_beside(dest)
-    try:
-        with handle:
-            computed = backend.get(key, handle)
-        got, size = computed or hash_file(tmp)
+    with AtomicFile(dest) as out:
+        computed = backend.get(key, out)
+        if computed is None:
+            out.handle.flush()
+            computed = hash_file(out.tmp)
+        got, size = computed
         if got != current["sha256"] or size != current["size"]:
             raise LabError("artifact %s from %s is corrupt: its content has sha256 %s (%d bytes) but the store "
                            "recorded %s (%d bytes); %s was left untouched; store the file again"
                            % (key, backend.url, got, size, current["sha256"], current["size"], dest))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    except BaseException:
-        discard(tmp)
-        raise
     return dict(current, dest=dest, changed=True)
 
 

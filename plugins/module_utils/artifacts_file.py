@@ -5,8 +5,8 @@
 
 Layout under the store directory: `objects/<key>` holds the content and
 `records/<key>.json` the sidecar record (sha256, size, content_type, metadata,
-stored_at). Both are written to a temp file in the same directory and renamed, content
-first: a record never describes content that is not fully written.
+stored_at). Both are written whole-or-nothing (common.files), content first: a record
+never describes content that is not fully written.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,9 +17,10 @@ import errno
 import json
 import os
 
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.files import AtomicFile
 from ansible_collections.skyforge.labs.plugins.module_utils.artifacts import (
-    Backend, copy_hashed, discard, record, temp_beside, utc_now,
+    Backend, copy_hashed, record, utc_now,
 )
 
 RECORD_SUFFIX = ".json"
@@ -72,15 +73,8 @@ class FileBackend(Backend):
     def write_record(self, key, data):
         path = self.record_path(key)
         self.makedirs(path, key)
-        handle, tmp = temp_beside(path)
-        try:
-            with handle:
-                handle.write(json.dumps(data, sort_keys=True, indent=2).encode("utf-8") + b"\n")
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            discard(tmp)
-            raise
+        with AtomicFile(path) as out:
+            out.write(json.dumps(data, sort_keys=True, indent=2).encode("utf-8") + b"\n")
 
     def _record_data(self, rec):
         return {k: rec[k] for k in ("sha256", "size", "content_type", "metadata", "stored_at")}
@@ -88,25 +82,16 @@ class FileBackend(Backend):
     def put(self, src, key, sha256, size, content_type, metadata):
         path = self.object_path(key)
         self.makedirs(path, key)
-        handle, tmp = temp_beside(path)
         try:
-            with handle, open(src, "rb") as source:
-                copied, written = copy_hashed(source, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            if sha256 is not None and (copied != sha256 or written != size):
-                raise LabError("artifact src %s changed while it was being stored: store it again once it is "
-                               "no longer being written" % src)
-            sha256, size = copied, written
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
+            with AtomicFile(path) as out, open(src, "rb") as source:
+                copied, written = copy_hashed(source, out)
+                if sha256 is not None and (copied != sha256 or written != size):
+                    raise LabError("artifact src %s changed while it was being stored: store it again once it "
+                                   "is no longer being written" % src)
         except (IOError, OSError) as exc:
-            discard(tmp)
             raise LabError("cannot store artifact %s at %s: %s; check free space and permissions"
                            % (key, path, exc.strerror or exc))
-        except BaseException:
-            discard(tmp)
-            raise
+        sha256, size = copied, written
         rec = record(key, sha256, size, content_type, metadata, utc_now(), self.key_url(key))
         self.write_record(key, self._record_data(rec))
         return rec
@@ -116,11 +101,11 @@ class FileBackend(Backend):
         self.write_record(key, self._record_data(rec))
         return rec
 
-    def get(self, key, tmp_handle):
+    def get(self, key, out):
         path = self.object_path(key)
         try:
             with open(path, "rb") as source:
-                return copy_hashed(source, tmp_handle)
+                return copy_hashed(source, out)
         except (IOError, OSError) as exc:
             raise LabError("cannot read artifact %s at %s: %s" % (key, path, exc.strerror or exc))
 

@@ -16,7 +16,7 @@ __metaclass__ = type
 import datetime
 import json
 
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.artifacts import (
     Backend, hash_file, metadata_json, record, utc_now,
 )
@@ -170,8 +170,9 @@ class S3Backend(Backend):
                   Config=transfer_config())
         return dict(current, content_type=content_type, metadata=metadata, stored_at=stored_at)
 
-    def get(self, key, tmp_handle):
-        self.call("fetch", key, self.client.download_fileobj, self.bucket, self.object_key(key), tmp_handle,
+    def get(self, key, out):
+        # the real file handle: boto3 writes parts in parallel only into a seekable file
+        self.call("fetch", key, self.client.download_fileobj, self.bucket, self.object_key(key), out.handle,
                   Config=transfer_config())
 
     def list(self, prefix):

@@ -14,57 +14,24 @@ __metaclass__ = type
 
 import fnmatch
 import gzip
-import hashlib
 import io
 import os
 import posixpath
 import stat
 import tarfile
-import tempfile
 import zlib
 
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 BUNDLE_MANIFEST = "manifest.json"
 MAX_MEMBER_BYTES = 512 * 1024 * 1024
 MAX_BUNDLE_BYTES = 2 * 1024 * 1024 * 1024
 MAX_MEMBERS = 200000
-_CHUNK = 1024 * 1024
 
 
 def normalise_mode(mode):
     """0o755 when any execute bit is set, else 0o644."""
     return 0o755 if mode & 0o111 else 0o644
-
-
-def sha256_bytes(data):
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def atomic_write(path, data, mode=0o644):
-    """Write data to path through a temporary file in the same directory and a rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _excluded(relpath, exclude):
@@ -123,18 +90,11 @@ def _tar_bytes(files):
 
 
 def bundle_bytes(files):
-    """The exact bytes write_bundle would write for files."""
+    """The deterministic .tar.gz bytes of files ({relpath: (content, mode)})."""
     out = io.BytesIO()
     with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=6) as gz:
         gz.write(_tar_bytes(files))
     return out.getvalue()
-
-
-def write_bundle(dest, files):
-    """Write files as a deterministic .tar.gz at dest (atomically); return its sha256."""
-    data = bundle_bytes(files)
-    atomic_write(dest, data)
-    return sha256_bytes(data)
 
 
 def _check_member_name(name, where):
@@ -194,17 +154,3 @@ def read_bundle(path):
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise LabError("bundle %s is not a readable .tar.gz (%s); rebuild it with netlab_generate"
                        % (path, exc))
-
-
-def extract_bundle(path, dest_dir):
-    """Validate the whole bundle, then write its files under dest_dir; return the file map."""
-    files = read_bundle(path)
-    root = os.path.realpath(dest_dir)
-    for relpath in sorted(files):
-        data, mode = files[relpath]
-        target = os.path.realpath(os.path.join(root, relpath))
-        if not target.startswith(root + os.sep):
-            raise LabError("bundle %s: member %r would be written outside %s (a link in the "
-                           "destination?); extract into an empty directory" % (path, relpath, dest_dir))
-        atomic_write(target, data, mode)
-    return files

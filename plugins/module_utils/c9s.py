@@ -32,8 +32,9 @@ import zlib
 from ansible_collections.skyforge.labs.plugins.module_utils import bundle as bundle_utils
 from ansible_collections.skyforge.labs.plugins.module_utils import clab as clab_utils
 from ansible_collections.skyforge.labs.plugins.module_utils import configmaps
-from ansible_collections.skyforge.labs.plugins.module_utils import names
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common import names
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.files import AtomicFile, sha256_file
 
 try:
     import yaml
@@ -656,50 +657,29 @@ def topology_yaml_chunks(topology):
     yield tail
 
 
-class _HashingWriter(object):
-    def __init__(self, handle):
-        self.handle = handle
-        self.digest = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data):
-        self.digest.update(data)
-        self.size += len(data)
-        self.handle.write(data)
-
-
 def render_to(lab, plan, dest, check_mode=False):
-    """Write the manifests to dest atomically, only when the bytes differ.
+    """Write the manifests to dest (common.files guarantee), only when the bytes differ.
 
-    Returns (changed, sha256, size, summary, tmp_path_or_None): in check mode the new
-    text is left in a temporary file for a diff (caller removes it)."""
-    directory = os.path.dirname(os.path.abspath(dest)) or "."
+    Returns (changed, sha256, size, summary, preview_or_None): in check mode dest is not
+    touched and the new text is left in a temporary file for a diff (caller removes it)."""
     if check_mode:
-        fd, tmp = tempfile.mkstemp(prefix="skyforge-render-check-")
+        fd, preview = tempfile.mkstemp(prefix="skyforge-render-check-")
+        os.close(fd)
+        target = preview
     else:
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(dest), dir=directory)
+        preview, target = None, dest
     try:
-        with os.fdopen(fd, "wb") as raw:
-            writer = _HashingWriter(raw)
-            summary = write_manifests(lab, plan, writer)
-            raw.flush()
-            if not check_mode:
-                os.fsync(raw.fileno())
-        sha = writer.digest.hexdigest()
-        changed = not (os.path.isfile(dest) and bundle_utils.sha256_file(dest) == sha)
-        if check_mode:
-            return changed, sha, writer.size, summary, tmp
-        if changed:
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, dest)
-        else:
-            os.unlink(tmp)
-        return changed, sha, writer.size, summary, None
+        with AtomicFile(target) as out:
+            summary = write_manifests(lab, plan, out)
+            sha = out.hexdigest()
+            changed = not (os.path.isfile(dest) and sha256_file(dest) == sha)
+            if not changed and not check_mode:
+                out.discard()
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        if preview is not None:
+            os.unlink(preview)
         raise
+    return changed, sha, out.size, summary, preview
 
 
 def render(src, dest, namespace, check_mode=False, **options):

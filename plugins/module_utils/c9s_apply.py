@@ -13,7 +13,7 @@ __metaclass__ = type
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.k8s import Api, connect
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s_manifests import (
     TOPOLOGY_GROUPS, load_lab, peek_topology)

@@ -24,7 +24,7 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.k8s import (
     APPLY_PATCH, ApiException, translate)
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s_manifests import (

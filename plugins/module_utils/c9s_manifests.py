@@ -15,7 +15,7 @@ __metaclass__ = type
 import copy
 import os
 
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 try:
     import yaml

@@ -39,7 +39,7 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.k8s import ApiException, translate
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s_deploy import topology_path, resource_of
 

@@ -16,7 +16,7 @@ __metaclass__ = type
 
 import posixpath
 
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 try:
     import yaml

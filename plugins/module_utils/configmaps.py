@@ -27,7 +27,7 @@ import hashlib
 import json
 import re
 
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 HARD_LIMIT = 1048576
 ENVELOPE_MARGIN = 1024

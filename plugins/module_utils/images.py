@@ -17,7 +17,7 @@ import os
 import shutil
 import subprocess
 
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.registry import (
     RegistryClient, parse_reference,
 )

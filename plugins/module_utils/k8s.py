@@ -15,7 +15,7 @@ import os
 import re
 import time
 
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 try:
     from kubernetes import client as k8s_client

@@ -16,7 +16,9 @@ import json
 import os
 
 from ansible_collections.skyforge.labs.plugins.module_utils import bundle as _bundle
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.files import (
+    atomic_write, sha256_bytes, sha256_file)
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.lab_workdir import STATE_DIR
 
 SCHEMA = "skyforge.labs/bundle/v1"
@@ -44,15 +46,15 @@ def inputs_digest(topology_bytes, provider, settings, plugins, defaults_bytes, e
     """
     document = {
         "implicit_defaults_sha256": dict(
-            (path, _bundle.sha256_bytes(data)) for path, data in (implicit_defaults or {}).items()),
-        "topology_sha256": _bundle.sha256_bytes(topology_bytes),
+            (path, sha256_bytes(data)) for path, data in (implicit_defaults or {}).items()),
+        "topology_sha256": sha256_bytes(topology_bytes),
         "provider": provider,
         "settings": settings or {},
         "plugins": list(plugins or []),
-        "defaults_sha256": [_bundle.sha256_bytes(data) for data in defaults_bytes],
+        "defaults_sha256": [sha256_bytes(data) for data in defaults_bytes],
         "environment": environment or {},
     }
-    return _bundle.sha256_bytes(canonical_json(document))
+    return sha256_bytes(canonical_json(document))
 
 
 def lab_files(workdir):
@@ -71,7 +73,7 @@ def build_manifest(files, lab_name, nodes, netlab_version, provider, digest):
         "excluded": sorted(EXCLUDE),
         "files": [
             {"path": path, "size": len(files[path][0]), "mode": "%04o" % files[path][1],
-             "sha256": _bundle.sha256_bytes(files[path][0])}
+             "sha256": sha256_bytes(files[path][0])}
             for path in sorted(files)
         ],
     }
@@ -89,14 +91,14 @@ def bundle_files(files, manifest):
 
 
 def existing_sha256(path):
-    return _bundle.sha256_file(path) if os.path.isfile(path) else None
+    return sha256_file(path) if os.path.isfile(path) else None
 
 
 def write_if_changed(path, data, check_mode=False):
     """Write the bundle bytes unless the file already holds them; return (changed, sha256)."""
-    digest = _bundle.sha256_bytes(data)
+    digest = sha256_bytes(data)
     if existing_sha256(path) == digest:
         return False, digest
     if not check_mode:
-        _bundle.atomic_write(path, data)
+        atomic_write(path, data)
     return True, digest

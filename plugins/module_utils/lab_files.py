@@ -20,7 +20,7 @@ import posixpath
 import shutil
 
 from ansible_collections.skyforge.labs.plugins.module_utils import clab
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 # netlab deletes and recreates this directory, so nothing seeded there survives the run.
 NETLAB_OWNED = ("node_files",)

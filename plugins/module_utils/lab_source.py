@@ -17,7 +17,7 @@ import json
 import os
 import posixpath
 
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.clab import (
     load_clab, node_levels, node_names, parse_clab,
 )

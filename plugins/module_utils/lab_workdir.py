@@ -20,7 +20,7 @@ import fcntl
 import os
 import shutil
 
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 STATE_DIR = ".skyforge-generate"
 MARKER = os.path.join(STATE_DIR, "workdir")

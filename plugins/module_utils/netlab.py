@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 try:
     import yaml

@@ -18,8 +18,8 @@ from ansible_collections.skyforge.labs.plugins.module_utils import lab_bundle
 from ansible_collections.skyforge.labs.plugins.module_utils import lab_files
 from ansible_collections.skyforge.labs.plugins.module_utils import netlab
 from ansible_collections.skyforge.labs.plugins.module_utils.bundle import bundle_bytes
-from ansible_collections.skyforge.labs.plugins.module_utils.bundle import sha256_bytes as bundle_sha256
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.files import sha256_bytes
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.lab_workdir import (
     HOME, PREVIOUS, WorkdirRun, check_workdir)
 
@@ -191,7 +191,7 @@ def generate(topology, workdir, bundle, provider="clab", settings=None, plugins=
 
 
 def _listing(files, paths):
-    return "".join("%s %04o %s\n" % (path, files[path][1], bundle_sha256(files[path][0]))
+    return "".join("%s %04o %s\n" % (path, files[path][1], sha256_bytes(files[path][0]))
                    for path in paths)
 
 

@@ -13,10 +13,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 import os
 
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.files import AtomicFile, sha256_file
 from ansible_collections.skyforge.labs.plugins.module_utils import k8s
 
 OWNER_LABEL = "clabernetes/topologyOwner"
@@ -53,25 +53,16 @@ def _translate(api_client, exc, verb, resource, name, namespace):
 
 
 def _save(resp, target):
-    """Stream `resp` into `target` atomically; True when the content changed."""
-    directory = os.path.dirname(target)
-    os.makedirs(directory, exist_ok=True)
-    tmp = target + ".tmp"
-    digest = hashlib.sha256()
-    with open(tmp, "wb") as handle:
-        for chunk in resp.stream(CHUNK):
-            digest.update(chunk)
-            handle.write(chunk)
-    resp.release_conn()
-    if os.path.isfile(target):
-        old = hashlib.sha256()
-        with open(target, "rb") as handle:
-            for chunk in iter(lambda: handle.read(CHUNK), b""):
-                old.update(chunk)
-        if old.digest() == digest.digest():
-            os.unlink(tmp)
-            return False
-    os.replace(tmp, target)
+    """Stream `resp` into `target` (common.files guarantee); True when the content changed."""
+    try:
+        with AtomicFile(target) as out:
+            for chunk in resp.stream(CHUNK):
+                out.write(chunk)
+            if os.path.isfile(target) and sha256_file(target) == out.hexdigest():
+                out.discard()
+                return False
+    finally:
+        resp.release_conn()
     return True
 
 

@@ -19,7 +19,7 @@ import re
 import stat
 import subprocess
 
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 CHECKS = ("kvm", "cpu_virt", "nested_virt", "kernel_modules", "memory", "cpus", "disk",
           "container_runtime", "containerlab", "inotify", "cgroup_v2")

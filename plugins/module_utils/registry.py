@@ -19,7 +19,7 @@ import json
 import re
 import socket
 
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 try:
     from http.client import HTTPException

@@ -109,7 +109,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.skyforge.labs.plugins.module_utils.artifacts import (
     STORE_ARGUMENT_SPEC, store_file, store_from_params,
 )
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 
 def run_module():

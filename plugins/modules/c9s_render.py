@@ -213,7 +213,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.skyforge.labs.plugins.module_utils import c9s
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 DIFF_TEXT_MAX = 256 * 1024
 

@@ -201,7 +201,7 @@ try:
 except ImportError:
     YAML_IMPORT_ERROR = traceback.format_exc()
 
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.netlab_generate import generate
 
 

@@ -104,7 +104,7 @@ def test_pod_logs_of_unscheduled_launchers_are_reported_not_fatal(tmp_path, admi
 
 def test_pod_logs_against_an_unreachable_cluster(tmp_path):
     from ansible_collections.skyforge.labs.plugins.module_utils import k8s
-    from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+    from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
     api_client = k8s.connect(host="https://127.0.0.1:9", api_key="x", validate_certs=False)
     with pytest.raises(LabError, match="cannot reach the Kubernetes API"):
         collect_pod_logs(api_client, "ns", "lab1", str(tmp_path / "logs"))

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from ansible_collections.skyforge.labs.plugins.module_utils import artifacts
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 
 @pytest.fixture

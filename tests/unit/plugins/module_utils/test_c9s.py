@@ -21,8 +21,10 @@ import jsonschema
 import pytest
 import yaml
 
-from ansible_collections.skyforge.labs.plugins.module_utils import bundle, c9s, configmaps, names
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils import bundle, c9s, configmaps
+from ansible_collections.skyforge.labs.plugins.module_utils.common import names
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.files import atomic_write, sha256_bytes
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 NETLAB = os.path.join(REPO, ".venv", "bin", "netlab")
@@ -296,7 +298,7 @@ def test_output_is_deterministic_and_unchanged_on_second_render(tmp_path):
     second = c9s.render(lab, dest, "lab-ns")
     assert first["changed"] and not second["changed"]
     assert os.stat(dest).st_mtime == 1
-    assert second["manifest_sha256"] == first["manifest_sha256"] == bundle.sha256_bytes(before)
+    assert second["manifest_sha256"] == first["manifest_sha256"] == sha256_bytes(before)
     copy_lab = make_lab(tmp_path / "copy", LAYERED, LAYERED_FILES)
     other = str(tmp_path / "other.yml")
     c9s.render(copy_lab, other, "lab-ns")
@@ -497,7 +499,7 @@ def _member(name, data=b"", kind=tarfile.REGTYPE, linkname=""):
 def test_bundle_renders_like_the_directory(tmp_path):
     lab = make_lab(tmp_path / "lab", LAYERED, LAYERED_FILES)
     bundle_path = str(tmp_path / "lab.tar.gz")
-    bundle.write_bundle(bundle_path, bundle.collect_tree(lab))
+    atomic_write(bundle_path, bundle.bundle_bytes(bundle.collect_tree(lab)))
     from_dir = c9s.render(lab, str(tmp_path / "a.yml"), "lab-ns")
     from_bundle = c9s.render(bundle_path, str(tmp_path / "b.yml"), "lab-ns")
     assert from_dir["manifest_sha256"] == from_bundle["manifest_sha256"]

@@ -12,7 +12,7 @@ import textwrap
 import pytest
 
 from ansible_collections.skyforge.labs.plugins.module_utils import clab
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 LAYERED = textwrap.dedent("""\
     name: layered

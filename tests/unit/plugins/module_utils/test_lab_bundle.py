@@ -6,7 +6,8 @@ import os
 import pytest
 
 from ansible_collections.skyforge.labs.plugins.module_utils import lab_bundle
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.files import sha256_bytes
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 
 def make_lab(root):
@@ -42,7 +43,7 @@ def test_manifest_is_canonical_and_complete(tmp_path):
     assert [f["path"] for f in manifest["files"]] == sorted(files)
     assert manifest["files"][0] == {
         "path": "clab.yml", "size": 8, "mode": "0644",
-        "sha256": "%s" % lab_bundle._bundle.sha256_bytes(b"name: x\n")}
+        "sha256": "%s" % sha256_bytes(b"name: x\n")}
     raw = lab_bundle.canonical_json(manifest)
     assert raw.endswith(b"}\n") and json.loads(raw) == manifest
     assert raw == lab_bundle.canonical_json(json.loads(raw))
@@ -71,7 +72,7 @@ def test_write_if_changed_leaves_identical_file_alone(tmp_path):
     assert lab_bundle.write_if_changed(path, b"abc", check_mode=True)[0] is True
     assert not os.path.exists(path)
     changed, digest = lab_bundle.write_if_changed(path, b"abc")
-    assert changed and digest == lab_bundle._bundle.sha256_bytes(b"abc")
+    assert changed and digest == sha256_bytes(b"abc")
     before = os.stat(path)
     assert lab_bundle.write_if_changed(path, b"abc") == (False, digest)
     after = os.stat(path)

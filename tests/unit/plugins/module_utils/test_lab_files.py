@@ -5,7 +5,7 @@ import os
 import pytest
 
 from ansible_collections.skyforge.labs.plugins.module_utils import lab_files
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 
 def clab(nodes, **topo):

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from ansible_collections.skyforge.labs.plugins.module_utils import netlab
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 VENV_NETLAB = os.path.join(os.path.dirname(sys.executable), "netlab")
 

@@ -9,7 +9,8 @@ import tarfile
 import pytest
 
 from ansible_collections.skyforge.labs.plugins.module_utils import bundle as bundle_mod
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.files import sha256_bytes
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.lab_workdir import STATE_DIR
 from ansible_collections.skyforge.labs.plugins.module_utils.netlab_generate import generate
 
@@ -64,7 +65,7 @@ def test_two_runs_give_byte_identical_bundles_and_the_second_changes_nothing(tmp
     second = run(topo, tmp_path)
     after = os.stat(str(bundle))
     assert not second["changed"] and not second["bundle_changed"] and not second["workdir_changed"]
-    assert second["bundle_sha256"] == first["bundle_sha256"] == bundle_mod.sha256_bytes(data)
+    assert second["bundle_sha256"] == first["bundle_sha256"] == sha256_bytes(data)
     assert bundle.read_bytes() == data
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
@@ -102,7 +103,7 @@ def test_manifest_describes_the_lab_and_every_file(tmp_path):
     for path, entry in listed.items():
         data, mode = files[path]
         assert entry["size"] == len(data)
-        assert entry["sha256"] == bundle_mod.sha256_bytes(data)
+        assert entry["sha256"] == sha256_bytes(data)
         assert entry["mode"] == "%04o" % mode
     assert listed["node_files/r1/initial"]["mode"] == "0755"
     assert listed["clab.yml"]["mode"] == "0644"
@@ -242,7 +243,7 @@ def test_failure_leaves_previous_workdir_and_bundle_intact(tmp_path):
         run(src / "topology.yml", tmp_path)
     assert snapshot(str(workdir)) == before_files
     assert bundle.read_bytes() == before_bundle
-    assert bundle_mod.sha256_bytes(before_bundle) == good["bundle_sha256"]
+    assert sha256_bytes(before_bundle) == good["bundle_sha256"]
 
 
 def test_interrupted_run_is_rolled_back_by_the_next_one(tmp_path):

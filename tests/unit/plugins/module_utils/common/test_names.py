@@ -9,8 +9,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.skyforge.labs.plugins.module_utils import names
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common import names
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 
 @pytest.mark.parametrize("value", ["r1", "spine-01", "a"])

@@ -17,7 +17,7 @@ __metaclass__ = type
 import hashlib
 import re
 
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 LABEL_MAX = 63
 SUBDOMAIN_MAX = 253
