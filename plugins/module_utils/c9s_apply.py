@@ -14,7 +14,7 @@ __metaclass__ = type
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
-from ansible_collections.skyforge.labs.plugins.module_utils.k8s import Api, connect
+from ansible_collections.skyforge.labs.plugins.module_utils.k8s.client import Api, connect
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s_manifests import (
     TOPOLOGY_GROUPS, load_lab, peek_topology)
 from ansible_collections.skyforge.labs.plugins.module_utils import c9s_deploy
@@ -24,18 +24,18 @@ from ansible_collections.skyforge.labs.plugins.module_utils.c9s_wait import (
 CONNECTION_OPTIONS = ("kubeconfig", "context", "host", "api_key", "ca_cert", "validate_certs")
 
 
-def connect_from(params):
-    return Api(connect(**{k: params.get(k) for k in CONNECTION_OPTIONS}))
+def connect_from(params, dry_run=False):
+    return Api(connect(**{k: params.get(k) for k in CONNECTION_OPTIONS}), dry_run=dry_run)
 
 
 def run(params, check_mode=False):
-    api = connect_from(params)
+    api = connect_from(params, dry_run=check_mode)
     try:
         if params["state"] == "absent":
             return _absent(api, params, check_mode)
         return _present(api, params, check_mode)
     finally:
-        api.client.close()
+        api.close()
 
 
 def _present(api, params, check_mode):
@@ -61,14 +61,14 @@ def _present(api, params, check_mode):
     result = {"changed": False, "namespace": lab.namespace, "lab": lab.name, "objects": []}
     namespace_missing = False
     if params.get("create_namespace"):
-        action = c9s_deploy.ensure_namespace(api, lab.namespace, params["field_manager"], check_mode)
+        action = c9s_deploy.ensure_namespace(api, lab.namespace, params["field_manager"])
         if action != "unchanged":
             result["objects"].append({"kind": "Namespace", "name": lab.namespace, "action": action})
         namespace_missing = check_mode and action == "created"
     api_version = c9s_deploy.resolve_api_version(api, params["api_version"], lab.api_version)
     result["api_version"] = api_version
     applier = c9s_deploy.Applier(api, lab, api_version, params["field_manager"],
-                                 force=params.get("force_conflicts"), dry_run=check_mode)
+                                 force=params.get("force_conflicts"))
     applier.run(prune=params.get("prune", True), namespace_missing=namespace_missing, existing_cms=existing)
     result["objects"].extend(applier.objects)
     result["changed"] = any(o["action"] != "unchanged" for o in result["objects"])
@@ -94,8 +94,7 @@ def _absent(api, params, check_mode):
         api_versions = c9s_deploy.served_topology_apis(api)
     else:
         api_versions = [requested] if requested in c9s_deploy.served_topology_apis(api) else []
-    objects = c9s_deploy.remove(api, name, namespace, api_versions, dry_run=check_mode,
-                                timeout=params["wait_timeout"])
+    objects = c9s_deploy.remove(api, name, namespace, api_versions, timeout=params["wait_timeout"])
     return {
         "changed": bool(objects), "objects": objects, "lab": name, "namespace": namespace,
         "api_version": api_versions[0] if len(api_versions) == 1 else (requested if requested != "auto" else None),

@@ -10,7 +10,7 @@ no-op re-apply cheap; whatever is sent is judged created/updated/unchanged by co
 what we own before and after (see owned_state), never resourceVersion or generation: the
 Clabernetes controller rewrites the whole Topology (no status subresource), so its status
 writes move both, and one landing between our read and our apply is not a change of ours.
-Check mode sends the same requests with dryRun=All.
+Check mode sends the same requests through a dry-run client (k8s.client.Api(dry_run=True)).
 remove(): delete the Topology, then the lab's ConfigMaps, and wait until they are gone.
 """
 
@@ -21,12 +21,12 @@ __metaclass__ = type
 import copy
 import hashlib
 import json
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
-from ansible_collections.skyforge.labs.plugins.module_utils.k8s import (
+from ansible_collections.skyforge.labs.plugins.module_utils.k8s.client import (
     APPLY_PATCH, ApiException, translate)
+from ansible_collections.skyforge.labs.plugins.module_utils.k8s.waiter import wait_gone
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s_manifests import (
     TOPOLOGY_GROUPS, lab_selector)
 
@@ -48,12 +48,9 @@ def resource_of(kind, api_version):
     return "configmaps" if kind == "ConfigMap" else "topologies.%s" % TOPOLOGY_GROUPS[api_version][0]
 
 
-def call(api, method, path, verb, kind, name=None, namespace=None, api_version="v1", **kwargs):
-    try:
-        return api.request(method, path, **kwargs)
-    except ApiException as exc:
-        raise translate(exc, verb, resource_of(kind, api_version) if kind != "Namespace" else "namespaces",
-                        name=name, namespace=namespace, host=api.host, kind=kind)
+def _call(api, method, path, verb, kind, name=None, namespace=None, api_version="v1", **kwargs):
+    resource = "namespaces" if kind == "Namespace" else resource_of(kind, api_version)
+    return api.call(method, path, verb, resource, name=name, namespace=namespace, kind=kind, **kwargs)
 
 
 # -- discovery -------------------------------------------------------------------------------
@@ -96,20 +93,15 @@ def resolve_api_version(api, requested, rendered):
 # -- namespace -------------------------------------------------------------------------------
 
 
-def ensure_namespace(api, namespace, field_manager, dry_run):
+def ensure_namespace(api, namespace, field_manager):
     """Create the namespace (or add the Pod Security label). Returns the action."""
-    try:
-        current = api.request("GET", "/api/v1/namespaces/%s" % namespace)
-    except ApiException as exc:
-        if exc.status != 404:
-            raise translate(exc, "get", "namespaces", name=namespace, host=api.host, kind="Namespace")
-        current = None
+    current = api.get_or_none("/api/v1/namespaces/%s" % namespace, "namespaces", name=namespace, kind="Namespace")
     labels = ((current or {}).get("metadata") or {}).get("labels") or {}
     if current and all(labels.get(k) == v for k, v in PRIVILEGED.items()):
         return "unchanged"
     body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": dict(PRIVILEGED)}}
-    query = [("fieldManager", field_manager)] + ([("dryRun", "All")] if dry_run else [])
-    call(api, "PATCH", "/api/v1/namespaces/%s" % namespace, "patch", "Namespace", name=namespace,
+    query = [("fieldManager", field_manager)]
+    _call(api, "PATCH", "/api/v1/namespaces/%s" % namespace, "patch", "Namespace", name=namespace,
          body=body, query=query, content_type=APPLY_PATCH)
     return "created" if current is None else "updated"
 
@@ -119,8 +111,7 @@ def ensure_namespace(api, namespace, field_manager, dry_run):
 
 def list_configmaps(api, namespace, lab):
     """{name: ConfigMap} of the lab's labelled ConfigMaps (404-free: empty when no namespace)."""
-    items = call(api, "GET", cm_path(namespace), "list", "ConfigMap", namespace=namespace,
-                 query=[("labelSelector", lab_selector(lab))]).get("items") or []
+    items = api.list(cm_path(namespace), "configmaps", lab_selector(lab), namespace=namespace, kind="ConfigMap")
     return {item["metadata"]["name"]: item for item in items}
 
 
@@ -242,13 +233,12 @@ def view(obj):
 class Applier:
     """One apply run: holds the connection, options and what it found and did."""
 
-    def __init__(self, api, lab, api_version, field_manager, force=False, dry_run=False):
+    def __init__(self, api, lab, api_version, field_manager, force=False):
         self.api = api
         self.lab = lab
         self.api_version = api_version
         self.field_manager = field_manager
         self.force = force
-        self.dry_run = dry_run
         self.objects = []
         self.diffs = []
         self.topology_before = None
@@ -260,13 +250,11 @@ class Applier:
         query = [("fieldManager", self.field_manager), ("fieldValidation", "Strict")]
         if self.force:
             query.append(("force", "true"))
-        if self.dry_run:
-            query.append(("dryRun", "All"))
         return query
 
     def _apply(self, obj, path, before):
         kind, name = obj["kind"], obj["metadata"]["name"]
-        after = call(self.api, "PATCH", path, "patch", kind, name=name, namespace=self.lab.namespace,
+        after = _call(self.api, "PATCH", path, "patch", kind, name=name, namespace=self.lab.namespace,
                      api_version=self.api_version, body=obj, query=self._query(), content_type=APPLY_PATCH)
         action = _action(obj, before, after, self.field_manager)
         if action != "unchanged":
@@ -274,20 +262,10 @@ class Applier:
                                "before": view(before), "after": view(after)})
         return after, action
 
-    def _list(self, path):
-        items = call(self.api, "GET", path, "list", "ConfigMap" if "configmaps" in path else "Topology",
-                     namespace=self.lab.namespace, api_version=self.api_version,
-                     query=[("labelSelector", self.lab.selector())]).get("items") or []
-        return {item["metadata"]["name"]: item for item in items}
-
     def _get_topology(self):
-        try:
-            return self.api.request("GET", topology_path(self.api_version, self.lab.namespace, self.lab.name))
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise translate(exc, "get", resource_of("Topology", self.api_version), name=self.lab.name,
-                            namespace=self.lab.namespace, host=self.api.host, kind="Topology")
+        return self.api.get_or_none(topology_path(self.api_version, self.lab.namespace, self.lab.name),
+                                    resource_of("Topology", self.api_version), name=self.lab.name,
+                                    namespace=self.lab.namespace, kind="Topology")
 
     def run(self, prune=True, namespace_missing=False, existing_cms=None):
         ns = self.lab.namespace
@@ -341,11 +319,13 @@ class Applier:
     def _prune(self, existing_cms):
         wanted = set(cm["metadata"]["name"] for cm in self.lab.configmaps)
         stale = [existing_cms[name] for name in sorted(existing_cms) if name not in wanted]
-        stale_topologies = [t for n, t in sorted(self._list(topology_path(self.api_version, self.lab.namespace)).items())
-                            if n != self.lab.name]
+        stale_topologies = [t for t in self.api.list(topology_path(self.api_version, self.lab.namespace),
+                                                     resource_of("Topology", self.api_version), self.lab.selector(),
+                                                     namespace=self.lab.namespace, kind="Topology")
+                            if t["metadata"]["name"] != self.lab.name]
         # list items of built-in kinds carry no "kind": name it ourselves
         for kind, obj in [("Topology", t) for t in stale_topologies] + [("ConfigMap", c) for c in stale]:
-            delete_object(self.api, kind, obj, self.api_version, self.lab.namespace, self.dry_run)
+            delete_object(self.api, kind, obj, self.api_version, self.lab.namespace)
             self.objects.append({"kind": kind, "name": obj["metadata"]["name"], "action": "deleted"})
             self.diffs.append({"before_header": "%s/%s" % (kind, obj["metadata"]["name"]),
                                "after_header": "(deleted)", "before": view(obj), "after": {}})
@@ -355,13 +335,12 @@ class Applier:
         return any(o["action"] != "unchanged" for o in self.objects)
 
 
-def delete_object(api, kind, obj, api_version, namespace, dry_run):
+def delete_object(api, kind, obj, api_version, namespace):
     """DELETE with background propagation (no GC runs foreground); True if it existed."""
     name = obj["metadata"]["name"]
     path = cm_path(namespace, name) if kind == "ConfigMap" else topology_path(api_version, namespace, name)
-    query = [("propagationPolicy", "Background")] + ([("dryRun", "All")] if dry_run else [])
     try:
-        api.request("DELETE", path, query=query)
+        api.request("DELETE", path, query=[("propagationPolicy", "Background")])
     except ApiException as exc:
         if exc.status == 404:
             return False
@@ -373,59 +352,32 @@ def delete_object(api, kind, obj, api_version, namespace, dry_run):
 # -- remove (state=absent) -------------------------------------------------------------------
 
 
-def _labelled(api, path, kind, lab, namespace, api_version="v1"):
-    data = call(api, "GET", path, "list", kind, namespace=namespace, api_version=api_version,
-                query=[("labelSelector", lab_selector(lab))])
-    return sorted(data.get("items") or [], key=lambda o: o["metadata"]["name"])
+def remove(api, lab, namespace, api_versions, timeout=300):
+    """Delete the lab's Topology(ies), then its ConfigMaps; wait until gone (not in a dry run).
 
-
-def _wait_gone(api, targets, namespace, timeout):
-    """targets: [(path, kind, name)]. Polls until each GET answers 404."""
-    deadline = time.monotonic() + timeout
-    remaining = list(targets)
-    while remaining:
-        still = []
-        for path, kind, name, api_version in remaining:
-            try:
-                obj = api.request("GET", path)
-            except ApiException as exc:
-                if exc.status == 404:
-                    continue
-                raise translate(exc, "get", resource_of(kind, api_version), name=name, namespace=namespace,
-                                host=api.host, kind=kind)
-            still.append((path, kind, name, api_version, obj))
-        if not still:
-            return
-        if time.monotonic() > deadline:
-            details = ", ".join("%s/%s (finalizers: %s)" % (k, n, ", ".join(o["metadata"].get("finalizers") or [])
-                                                            or "none") for _p, k, n, _a, o in still)
-            raise LabError("deleted objects still present after %ds in namespace %s: %s. A finalizer "
-                           "waits for its controller (is Clabernetes running?)" % (timeout, namespace, details))
-        remaining = [s[:4] for s in still]
-        time.sleep(0.5)
-
-
-def remove(api, lab, namespace, api_versions, dry_run=False, timeout=300):
-    """Delete the lab's Topology(ies), then its ConfigMaps; wait until gone. -> objects."""
+    -> [{kind, name, action: deleted[, api_version]}]"""
     objects = []
     gone = []
+    selector = lab_selector(lab)
     for api_version in api_versions:
-        for topo in _labelled(api, topology_path(api_version, namespace), "Topology", lab, namespace, api_version):
+        resource = resource_of("Topology", api_version)
+        for topo in api.list(topology_path(api_version, namespace), resource, selector, namespace=namespace,
+                             kind="Topology"):
             name = topo["metadata"]["name"]
-            if delete_object(api, "Topology", topo, api_version, namespace, dry_run):
+            if delete_object(api, "Topology", topo, api_version, namespace):
                 objects.append({"kind": "Topology", "name": name, "action": "deleted", "api_version": api_version})
-                gone.append((topology_path(api_version, namespace, name), "Topology", name, api_version))
-    if not dry_run:  # ConfigMaps go only after the Topology that mounts them
-        _wait_gone(api, gone, namespace, timeout)
-    cms = _labelled(api, cm_path(namespace), "ConfigMap", lab, namespace)
+                gone.append((topology_path(api_version, namespace, name), resource, "Topology", name))
+    if not api.dry_run:  # ConfigMaps go only after the Topology that mounts them
+        wait_gone(api, gone, namespace, timeout)
+    cms = api.list(cm_path(namespace), "configmaps", selector, namespace=namespace, kind="ConfigMap")
 
     def delete_cm(cm):
-        return cm["metadata"]["name"], delete_object(api, "ConfigMap", cm, "v1", namespace, dry_run)
+        return cm["metadata"]["name"], delete_object(api, "ConfigMap", cm, "v1", namespace)
 
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         deleted = [name for name, existed in pool.map(delete_cm, cms) if existed]
     for name in deleted:
         objects.append({"kind": "ConfigMap", "name": name, "action": "deleted"})
-    if not dry_run:
-        _wait_gone(api, [(cm_path(namespace, n), "ConfigMap", n, "v1") for n in deleted], namespace, timeout)
+    if not api.dry_run:
+        wait_gone(api, [(cm_path(namespace, n), "configmaps", "ConfigMap", n) for n in deleted], namespace, timeout)
     return objects

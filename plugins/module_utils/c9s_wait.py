@@ -37,11 +37,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import time
-
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
-from ansible_collections.skyforge.labs.plugins.module_utils.k8s import ApiException, translate
+from ansible_collections.skyforge.labs.plugins.module_utils.k8s.client import ApiException, translate
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s_deploy import topology_path, resource_of
+from ansible_collections.skyforge.labs.plugins.module_utils.k8s.waiter import wait_for
 
 try:
     import yaml
@@ -188,16 +187,14 @@ def launchers(api, namespace, name, expected_nodes):
     return {"checked": True, "deployments": len(items), "pending": pending}
 
 
-def wait_ready(api, api_version, namespace, name, baseline, expected_nodes, timeout, interval=1.0):
-    """Poll the Topology until it is ready and fresh; LabError with diagnostics on timeout."""
-    start = time.monotonic()
+def topology_ready(api, api_version, namespace, name, baseline, expected_nodes):
+    """Probe for k8s.waiter.wait_for: (ready and fresh?, (readiness info, why not fresh));
+    raises LabError when Clabernetes reports the Topology failed."""
     path = topology_path(api_version, namespace, name)
-    while True:
-        try:
-            obj = api.request("GET", path)
-        except ApiException as exc:
-            raise translate(exc, "get", resource_of("Topology", api_version), name=name,
-                            namespace=namespace, host=api.host, kind="Topology")
+    resource = resource_of("Topology", api_version)
+
+    def probe():
+        obj = api.call("GET", path, "get", resource, name=name, namespace=namespace, kind="Topology")
         fresh, why = baseline.fresh(obj)
         info = evaluate(obj, api_version, expected_nodes)
         if fresh and info["ready"] and api_version == V06:
@@ -206,19 +203,26 @@ def wait_ready(api, api_version, namespace, name, baseline, expected_nodes, time
             if rollout.get("pending"):
                 fresh, why = False, ("the controller reports ready, but launcher Deployments have not "
                                      "finished rolling out: %s" % "; ".join(rollout["pending"]))
-        if fresh and info["ready"]:
-            info["waited"] = round(time.monotonic() - start, 1)
-            return info
-        if fresh and (info["error"] or info["topology_state"] == "deployfailed"):
+        if fresh and not info["ready"] and (info["error"] or info["topology_state"] == "deployfailed"):
             raise LabError("Clabernetes reports Topology %s in namespace %s failed: %s%s" % (
                 name, namespace, info["error"] or "state deployfailed",
                 diagnostics(api, api_version, namespace, name)))
-        if time.monotonic() - start > timeout:
-            raise LabError("Topology %s in namespace %s (%s) not ready after %ds: %s%s" % (
-                name, namespace, api_version, timeout,
-                why if not fresh else "%d/%d nodes ready" % (info["ready_nodes"], info["total_nodes"]),
-                diagnostics(api, api_version, namespace, name, info)))
-        time.sleep(interval)
+        return fresh and info["ready"], (info, fresh, why)
+    return probe
+
+
+def wait_ready(api, api_version, namespace, name, baseline, expected_nodes, timeout, interval=1.0):
+    """Poll the Topology until it is ready and fresh; LabError with diagnostics on timeout."""
+    def timed_out(last):
+        info, fresh, why = last
+        return LabError("Topology %s in namespace %s (%s) not ready after %ds: %s%s" % (
+            name, namespace, api_version, timeout,
+            why if not fresh else "%d/%d nodes ready" % (info["ready_nodes"], info["total_nodes"]),
+            diagnostics(api, api_version, namespace, name, info)))
+    (info, _fresh, _why), waited = wait_for(
+        topology_ready(api, api_version, namespace, name, baseline, expected_nodes), timeout, timed_out, interval)
+    info["waited"] = round(waited, 1)
+    return info
 
 
 def _try_list(api, path, query=None):

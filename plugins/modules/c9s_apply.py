@@ -175,8 +175,8 @@ readiness:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
-from ansible_collections.skyforge.labs.plugins.module_utils import k8s
-from ansible_collections.skyforge.labs.plugins.module_utils.k8s_args import with_connection_args
+from ansible_collections.skyforge.labs.plugins.module_utils.k8s import client as k8s
+from ansible_collections.skyforge.labs.plugins.module_utils.k8s.args import with_connection_args
 
 try:
     import yaml  # noqa: F401 pylint: disable=unused-import

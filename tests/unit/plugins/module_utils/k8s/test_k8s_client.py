@@ -5,7 +5,7 @@ import json
 
 from kubernetes.client.rest import ApiException
 
-from ansible_collections.skyforge.labs.plugins.module_utils.k8s import translate, unreachable
+from ansible_collections.skyforge.labs.plugins.module_utils.k8s.client import translate, unreachable
 
 
 def api_error(status, body):

@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, skyforge.labs
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Kubernetes access for skyforge.labs: one client from kubernetes.core-style options, raw
-JSON requests (no model (de)serialisation: fast, and custom resources are plain dicts),
-and API errors translated into LabError messages that say what to do.
+"""The one Kubernetes client of skyforge.labs: connect() from kubernetes.core-style options,
+Api for raw JSON requests (no model (de)serialisation: fast, and custom resources are plain
+dicts) with the 429 retry and dry run in one place, and API errors translated into LabError
+messages that say what to do.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -45,7 +46,6 @@ CLUSTER_ROLE_HINT = (
     "beforehand and set create_namespace=false"
 )
 APPLY_PATCH = "application/apply-patch+yaml"
-MERGE_PATCH = "application/merge-patch+json"
 RETRIES = 8
 
 
@@ -112,18 +112,35 @@ def _load_config(configuration, kubeconfig, context, explicit):
                        "kubeconfig option, or host and api_key" % path)
 
 
-class Api:
-    """Thin JSON-over-HTTP access through an ApiClient (thread-safe: urllib3 pool)."""
+MUTATING = ("POST", "PUT", "PATCH", "DELETE")
 
-    def __init__(self, api_client):
+
+class Api:
+    """JSON over HTTP through an ApiClient (thread-safe: urllib3 pool).
+
+    dry_run: every mutating request carries dryRun=All, so the API server validates and
+    admits it (and answers what it would store) without persisting anything.
+    """
+
+    def __init__(self, api_client, dry_run=False):
         self.client = api_client
         self.host = api_client.configuration.host
+        self.dry_run = dry_run
+
+    def close(self):
+        self.client.close()
 
     def request(self, method, path, body=None, query=None, content_type="application/json",
-                timeout=30):
-        headers = {"Accept": "application/json"}
+                timeout=30, stream=False, accept="application/json"):
+        """The decoded JSON answer ({} when empty), or with stream=True the raw urllib3
+        response (caller reads and releases it). Raises ApiException for HTTP errors (after
+        retrying 429s) and LabError when the server cannot be reached."""
+        headers = {"Accept": accept}
         if body is not None:
             headers["Content-Type"] = content_type
+        query = list(query or [])
+        if self.dry_run and method in MUTATING:
+            query.append(("dryRun", "All"))
         # adds the bearer token, refreshing exec/oidc credentials when the kubeconfig uses them
         self.client.update_params_for_auth(headers, [], ["BearerToken"])
         for attempt in range(RETRIES + 1):
@@ -141,8 +158,33 @@ class Api:
                 time.sleep(_retry_after(exc))
             except _TRANSPORT_ERRORS as exc:
                 raise unreachable(self.host, exc)
+        if stream:
+            return resp
         raw = resp.data
         return json.loads(raw) if raw else {}
+
+    def call(self, method, path, verb, resource, name=None, namespace=None, kind=None, **kwargs):
+        """request(), with an HTTP error translated into a LabError naming verb and object."""
+        try:
+            return self.request(method, path, **kwargs)
+        except ApiException as exc:
+            raise translate(exc, verb, resource, name=name, namespace=namespace, host=self.host, kind=kind)
+
+    def get_or_none(self, path, resource, name=None, namespace=None, kind=None, **kwargs):
+        """GET the object, None when it does not exist (404)."""
+        try:
+            return self.request("GET", path, **kwargs)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise translate(exc, "get", resource, name=name, namespace=namespace, host=self.host, kind=kind)
+
+    def list(self, path, resource, selector=None, namespace=None, kind=None):
+        """The items of a LIST, sorted by name; selector is a label selector string."""
+        query = [("labelSelector", selector)] if selector else None
+        items = self.call("GET", path, "list", resource, namespace=namespace, kind=kind,
+                          query=query).get("items") or []
+        return sorted(items, key=lambda item: item["metadata"]["name"])
 
 
 def unreachable(host, exc):
