@@ -39,7 +39,7 @@ import time
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(REPO, ".skyforge", "collections"))
 
-from ansible_collections.skyforge.labs.plugins.module_utils import bundle  # noqa: E402
+from ansible_collections.skyforge.labs.plugins.module_utils.lab import bundle  # noqa: E402
 
 CHILD = r"""
 import json, resource, sys, time
@@ -50,9 +50,9 @@ start = time.perf_counter()
 if mode == "render":
     result = c9s.render(src, dest, "bench")
 elif mode == "parse":   # only what any reader of the lab must do: parse its clab.yml
-    from ansible_collections.skyforge.labs.plugins.module_utils import clab
-    with c9s.open_lab(src) as lab:
-        clab.parse_clab(lab.read("clab.yml"), "clab.yml")
+    from ansible_collections.skyforge.labs.plugins.module_utils.lab import source
+    with source.open_lab(src) as lab:
+        source.read_clab(lab)
     result = {}
 else:
     result = {}

@@ -9,32 +9,28 @@ Clabernetes runs containerlab in each launcher pod with the working directory
 filePath, appears exactly where containerlab resolves it and the definition needs no
 path rewriting.  Inline startup-configs travel inside the definition.
 
-Memory stays close to the bundle's size, not the lab's: a bundle is held as one
-zlib-compressed copy of each distinct content (read only after every member was
-validated), and each ConfigMap is built, written out and dropped on its own.
+Memory: the lab's files stay as lab.source holds them (a bundle compressed), the clab.yml
+is parsed whole, and each ConfigMap is built, written out and dropped on its own; the
+README gives the measured peak.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import bisect
 import copy
-import hashlib
 import os
 import posixpath
 import re
-import stat
-import tarfile
 import tempfile
-import zlib
 
-from ansible_collections.skyforge.labs.plugins.module_utils import bundle as bundle_utils
-from ansible_collections.skyforge.labs.plugins.module_utils import clab as clab_utils
+from ansible_collections.skyforge.labs.plugins.module_utils.lab import clab as clab_utils
 from ansible_collections.skyforge.labs.plugins.module_utils import configmaps
 from ansible_collections.skyforge.labs.plugins.module_utils.common import names
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.common.files import AtomicFile, sha256_file
+from ansible_collections.skyforge.labs.plugins.module_utils.lab.source import (
+    CLAB_FILE, YAML_SUFFIXES, open_lab, read_clab)
 
 try:
     import yaml
@@ -47,7 +43,6 @@ except ImportError:
 
 API_VERSIONS = ("c9s.run/v1alpha1", "clabernetes.containerlab.dev/v1alpha1")
 NAMING = ("global", "prefixed", "non-prefixed")
-CLAB_FILE = "clab.yml"
 DEFAULT_MAX_CONFIGMAP_BYTES = 900000
 DEFAULT_STATUS_PROBES = {"enabled": False}
 MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -65,148 +60,6 @@ LAUNCHER_FILES = frozenset(("topo.clab.yaml", "tunnels.yaml", "files-from-url.ya
 
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-
-
-# ---------------------------------------------------------------- lab sources
-
-class LabDir(object):
-    """Files of a lab directory, read on demand; symlinks must stay inside the lab."""
-
-    def __init__(self, root):
-        self.root = os.path.realpath(root)
-        self.origin = root
-        self._reals = {}
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def close(self):
-        self._reals = {}
-
-    def _real(self, relpath):
-        real = self._reals.get(relpath)
-        if real is None:
-            real = os.path.realpath(os.path.join(self.root, relpath))
-            if real != self.root and not real.startswith(self.root + os.sep):
-                raise LabError("%s in %s resolves to %s, outside the lab; copy the file into the lab "
-                               "directory instead of linking it" % (relpath, self.origin, real), path=relpath)
-            self._reals[relpath] = real
-        return real
-
-    def read(self, relpath):
-        with open(self._real(relpath), "rb") as handle:
-            return handle.read()
-
-    def files_at(self, relpath):
-        """[(file relpath, normalised mode)] for a file, or every file under a directory;
-        None when nothing exists at relpath."""
-        real = self._real(relpath)
-        try:
-            info = os.stat(real)
-        except OSError:
-            return None
-        if stat.S_ISREG(info.st_mode):
-            return [(relpath, bundle_utils.normalise_mode(info.st_mode))]
-        if not stat.S_ISDIR(info.st_mode):
-            raise LabError("%s in %s is neither a regular file nor a directory; replace it with the "
-                           "file the lab needs" % (relpath, self.origin), path=relpath)
-        found = []
-        for current, dirnames, filenames in os.walk(real):
-            dirnames.sort()
-            for name in sorted(filenames):
-                sub = posixpath.join(relpath, os.path.relpath(os.path.join(current, name), real)
-                                     .replace(os.sep, "/"))
-                found.extend(self.files_at(sub) or [])
-        return found
-
-    def listdir(self, relpath):
-        real = os.path.join(self.root, relpath)
-        try:
-            return sorted(name for name in os.listdir(real) if os.path.isfile(os.path.join(real, name)))
-        except OSError:
-            return []
-
-
-class LabBundle(object):
-    """Files of a bundle held in memory, each distinct content once and zlib-compressed,
-    so memory stays close to the bundle's own size.  Every member is validated (by the
-    bundle module's checks) before any content is read."""
-
-    def __init__(self, path):
-        self.origin = "bundle %s" % path
-        self._files = {}     # relpath -> (sha256, mode)
-        self._blobs = {}     # sha256 -> zlib-compressed content
-        try:
-            with tarfile.open(path, mode="r:*") as archive:
-                members = bundle_utils.validated_members(archive, path)
-                for member in members:
-                    if member.name in self._files:
-                        raise LabError("bundle %s: member %r appears twice; rebuild it with "
-                                       "netlab_generate" % (path, member.name))
-                    content = archive.extractfile(member).read()
-                    sha = hashlib.sha256(content).hexdigest()
-                    if sha not in self._blobs:
-                        self._blobs[sha] = zlib.compress(content, 1)
-                    self._files[member.name] = (sha, bundle_utils.normalise_mode(member.mode))
-                    del content
-        except (tarfile.TarError, EOFError, zlib.error) as exc:
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(":")
-            raise LabError("bundle %s is not a readable .tar.gz (%s); rebuild it with netlab_generate"
-                           % (path, reason), path=path)
-        self._paths = sorted(self._files)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def close(self):
-        self._blobs = {}
-
-    def read(self, relpath):
-        return zlib.decompress(self._blobs[self._files[relpath][0]])
-
-    def _under(self, relpath):
-        prefix = relpath.rstrip("/") + "/"
-        start = bisect.bisect_left(self._paths, prefix)
-        for path in self._paths[start:]:
-            if not path.startswith(prefix):
-                break
-            yield path
-
-    def files_at(self, relpath):
-        if relpath in self._files:
-            return [(relpath, self._files[relpath][1])]
-        found = [(path, self._files[path][1]) for path in self._under(relpath)]
-        return found or None
-
-    def listdir(self, relpath):
-        prefix = relpath.rstrip("/") + "/"
-        return [path[len(prefix):] for path in self._under(relpath) if "/" not in path[len(prefix):]]
-
-
-def open_lab(src):
-    """A LabDir for a lab directory or a LabBundle for a bundle (.tar.gz); use as a context."""
-    if os.path.isdir(src):
-        if not os.path.isfile(os.path.join(src, CLAB_FILE)):
-            raise LabError("directory %s holds no %s; point src at the netlab workdir or the bundle"
-                           % (src, CLAB_FILE), path=src)
-        return LabDir(src)
-    if not os.path.isfile(src):
-        raise LabError("src %s does not exist; give the lab bundle (.tar.gz) or the directory "
-                       "holding %s" % (src, CLAB_FILE), path=src)
-    if src.endswith((".yml", ".yaml")):
-        raise LabError("src %s is a YAML file: give the directory holding it (the netlab workdir "
-                       "with %s) or the lab bundle (.tar.gz)" % (src, CLAB_FILE), path=src)
-    lab = LabBundle(src)
-    if lab.files_at(CLAB_FILE) is None:
-        raise LabError("bundle %s has no %s at its root; build it with netlab_generate"
-                       % (src, CLAB_FILE), path=src)
-    return lab
 
 
 # ---------------------------------------------------------------- options
@@ -417,13 +270,12 @@ def plan_render(lab, namespace, name=None, api_version=API_VERSIONS[0],
     _check_options(namespace, api_version, naming, max_configmap_bytes, status_probes, expose)
     plan = Plan()
     plan.namespace = namespace
-    clab_text = lab.read(CLAB_FILE)
-    clab = clab_utils.parse_clab(clab_text, "%s in %s" % (CLAB_FILE, lab.origin))
+    clab, clab_text = read_clab(lab)
 
     lab_name = name or clab.get("name")
     if not lab_name:
         raise LabError("%s in %s has no 'name' and no name option was given; set one of them"
-                       % (CLAB_FILE, lab.origin), field="name")
+                       % (lab.clab_file, lab.origin), field="name")
     topo_name = names.to_label(str(lab_name))
     if topo_name != str(lab_name):
         plan.warnings.append("lab name %r is not a valid Kubernetes name; the Topology is named %r"
@@ -684,6 +536,9 @@ def render_to(lab, plan, dest, check_mode=False):
 
 def render(src, dest, namespace, check_mode=False, **options):
     """open_lab + plan_render + render_to; returns the module result (minus diff)."""
+    if src.endswith(YAML_SUFFIXES) and os.path.isfile(src):
+        raise LabError("src %s is a YAML file: give the directory holding it (the netlab workdir "
+                       "with %s) or the lab bundle (.tar.gz)" % (src, CLAB_FILE), path=src)
     with open_lab(src) as lab:
         plan = plan_render(lab, namespace, **options)
         changed, sha, size, summary, tmp = render_to(lab, plan, dest, check_mode=check_mode)

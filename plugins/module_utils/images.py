@@ -213,8 +213,8 @@ def run_image_check(params):
     """What the image_check module returns (images, missing, summary, message)."""
     nodes = {}
     if params.get("topology"):
-        from ansible_collections.skyforge.labs.plugins.module_utils.lab_source import load_lab
-        images, nodes = images_from_nodes(load_lab(params["topology"]))
+        from ansible_collections.skyforge.labs.plugins.module_utils.lab.source import lab_nodes
+        images, nodes = images_from_nodes(lab_nodes(params["topology"]))
     else:
         images = list(params.get("images") or [])
     results, missing = check_images(images, registries_by_host(params.get("registries")), params.get("mirrors"),

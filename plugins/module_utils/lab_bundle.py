@@ -15,7 +15,7 @@ __metaclass__ = type
 import json
 import os
 
-from ansible_collections.skyforge.labs.plugins.module_utils import bundle as _bundle
+from ansible_collections.skyforge.labs.plugins.module_utils.lab import bundle as _bundle
 from ansible_collections.skyforge.labs.plugins.module_utils.common.files import (
     atomic_write, sha256_bytes, sha256_file)
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError

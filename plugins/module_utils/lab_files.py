@@ -19,7 +19,7 @@ import os
 import posixpath
 import shutil
 
-from ansible_collections.skyforge.labs.plugins.module_utils import clab
+from ansible_collections.skyforge.labs.plugins.module_utils.lab import clab
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 # netlab deletes and recreates this directory, so nothing seeded there survives the run.

@@ -13,11 +13,11 @@ import shutil
 import sys
 import tempfile
 
-from ansible_collections.skyforge.labs.plugins.module_utils import clab
+from ansible_collections.skyforge.labs.plugins.module_utils.lab import clab
 from ansible_collections.skyforge.labs.plugins.module_utils import lab_bundle
 from ansible_collections.skyforge.labs.plugins.module_utils import lab_files
 from ansible_collections.skyforge.labs.plugins.module_utils import netlab
-from ansible_collections.skyforge.labs.plugins.module_utils.bundle import bundle_bytes
+from ansible_collections.skyforge.labs.plugins.module_utils.lab.bundle import bundle_bytes
 from ansible_collections.skyforge.labs.plugins.module_utils.common.files import sha256_bytes
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.lab_workdir import (

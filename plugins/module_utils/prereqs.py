@@ -517,10 +517,10 @@ def host_prereqs(params):
     """What the host_prereqs module returns: checks, summary, needs, failed list and message."""
     needs = None
     if params.get("topology"):
-        from ansible_collections.skyforge.labs.plugins.module_utils.lab_source import load_lab
+        from ansible_collections.skyforge.labs.plugins.module_utils.lab.source import lab_nodes
         from ansible_collections.skyforge.labs.plugins.module_utils.prereqs_needs import derive_needs
         try:
-            lab = load_lab(params["topology"])
+            lab = lab_nodes(params["topology"])
         except LabError as exc:
             origin = params.get("topology_origin")
             if not origin:

@@ -76,7 +76,7 @@ def kind_needs(kind):
 
 
 def derive_needs(lab_nodes, extra_modules=()):
-    """The host needs of a lab (a list of lab_source.LabNode)."""
+    """The host needs of a lab (a list of lab.source.LabNode)."""
     per_node = []
     modules = {}
     kinds = set()

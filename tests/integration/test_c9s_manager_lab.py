@@ -21,7 +21,7 @@ import time
 import pytest
 import yaml
 
-from ansible_collections.skyforge.labs.plugins.module_utils import bundle as bundle_utils
+from ansible_collections.skyforge.labs.plugins.module_utils.lab import bundle as bundle_utils
 from ansible_collections.skyforge.labs.plugins.module_utils import c9s_apply
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s_wait import definition_nodes
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError

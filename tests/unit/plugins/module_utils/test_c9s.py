@@ -21,7 +21,8 @@ import jsonschema
 import pytest
 import yaml
 
-from ansible_collections.skyforge.labs.plugins.module_utils import bundle, c9s, configmaps
+from ansible_collections.skyforge.labs.plugins.module_utils import c9s, configmaps
+from ansible_collections.skyforge.labs.plugins.module_utils.lab import bundle, source
 from ansible_collections.skyforge.labs.plugins.module_utils.common import names
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.common.files import atomic_write, sha256_bytes
@@ -571,7 +572,7 @@ def test_piecewise_topology_yaml_equals_a_whole_dump(tmp_path):
     files = dict(("f/%d" % i, "x%d\n" % i) for i in range(150))
     files["f/shared"] = "s\n"
     lab = make_lab(tmp_path / "lab", yaml.safe_dump({"name": "chunks", "topology": {"nodes": nodes}}), files)
-    with c9s.open_lab(lab) as opened:
+    with source.open_lab(lab) as opened:
         plan = c9s.plan_render(opened, "lab-ns")
     assert "".join(c9s.topology_yaml_chunks(plan.topology)) == c9s.dump_yaml(plan.topology)
 
@@ -606,9 +607,9 @@ def test_src_that_is_not_a_lab_says_what_to_give_instead(tmp_path):
     clab_file = tmp_path / "clab.yml"
     clab_file.write_text("name: x\ntopology:\n  nodes: {}\n")
     with pytest.raises(LabError, match="is a YAML file: give the directory holding it"):
-        c9s.open_lab(str(clab_file))
+        c9s.render(str(clab_file), str(tmp_path / "out.yml"), "ns")
     garbage = tmp_path / "lab.tar.gz"
     garbage.write_bytes(b"\x1f\x8b not really gzip")
     with pytest.raises(LabError) as err:
-        c9s.open_lab(str(garbage))
+        source.open_lab(str(garbage))
     assert "is not a readable .tar.gz" in err.value.message and "\n" not in err.value.message

@@ -4,7 +4,7 @@ import pytest
 
 from ansible_collections.skyforge.labs.plugins.module_utils import images
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
-from ansible_collections.skyforge.labs.plugins.module_utils.lab_source import LabNode
+from ansible_collections.skyforge.labs.plugins.module_utils.lab.source import LabNode
 from ansible_collections.skyforge.labs.plugins.module_utils.registry import parse_challenge, parse_reference
 
 DIGEST = "sha256:" + "a" * 64

@@ -8,7 +8,7 @@ import tarfile
 
 import pytest
 
-from ansible_collections.skyforge.labs.plugins.module_utils import bundle as bundle_mod
+from ansible_collections.skyforge.labs.plugins.module_utils.lab import bundle as bundle_mod
 from ansible_collections.skyforge.labs.plugins.module_utils.common.files import sha256_bytes
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.lab_workdir import STATE_DIR

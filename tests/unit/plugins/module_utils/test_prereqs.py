@@ -10,10 +10,10 @@ import tempfile
 import pytest
 
 from ansible_collections.skyforge.labs.plugins.module_utils import prereqs
-from ansible_collections.skyforge.labs.plugins.module_utils.bundle import bundle_bytes
+from ansible_collections.skyforge.labs.plugins.module_utils.lab.bundle import bundle_bytes
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.common.files import atomic_write
-from ansible_collections.skyforge.labs.plugins.module_utils.lab_source import load_lab
+from ansible_collections.skyforge.labs.plugins.module_utils.lab.source import lab_nodes
 from ansible_collections.skyforge.labs.plugins.module_utils.prereqs_needs import derive_needs, kind_needs
 from tests.fixtures.hosts import trees
 
@@ -236,7 +236,7 @@ def test_needs_from_a_bundle_and_kind_table(tmp_path):
              "host_vars/r1/topology.json": (json.dumps({"module": ["mpls", "lag"]}).encode(), 0o644)}
     bundle = str(tmp_path / "lab.tar.gz")
     atomic_write(bundle, bundle_bytes(files))
-    needs = derive_needs(load_lab(bundle), ["br_netfilter"])
+    needs = derive_needs(lab_nodes(bundle), ["br_netfilter"])
     assert needs["modules"] == {"bonding": ["lag on r1"], "br_netfilter": ["requested"],
                                 "mpls_iptunnel": ["mpls on r1"], "mpls_router": ["mpls on r1"]}
     assert [n["kind"] for n in needs["nodes"]] == ["cisco_n9kv", "linux"]
@@ -249,4 +249,4 @@ def test_bundle_without_clab_yml(tmp_path):
     bundle = str(tmp_path / "lab.tar.gz")
     atomic_write(bundle, bundle_bytes({"readme.txt": (b"x", 0o644)}))
     with pytest.raises(LabError, match="has no clab.yml"):
-        load_lab(bundle)
+        lab_nodes(bundle)

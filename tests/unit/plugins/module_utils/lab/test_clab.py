@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from ansible_collections.skyforge.labs.plugins.module_utils import clab
+from ansible_collections.skyforge.labs.plugins.module_utils.lab import clab
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 LAYERED = textwrap.dedent("""\
@@ -86,8 +86,10 @@ def test_inline_and_url_startup_configs_are_not_files(layered):
     assert "startup-config" not in _by_target(clab.node_files(layered, "h2"))
 
 
-def test_referenced_paths_sorted_unique_without_runtime_paths(layered):
-    assert clab.referenced_paths(layered) == [
+def test_node_files_of_all_nodes_without_runtime_paths(layered):
+    sources = set(ref.source for refs in clab.all_node_files(layered).values() for ref in refs
+                  if not clab.is_runtime_path(ref.source))
+    assert sorted(sources) == [
         "/etc/hosts", "common/h1.env", "common/h2.env", "common/motd", "common/r1.env",
         "common/r2.env", "configs/r1.cfg", "groups/spine.conf", "kinds/motd",
         "licenses/ceos.lic", "node/r2-motd", "~/keys/id.pub",

@@ -7,7 +7,7 @@ import tarfile
 
 import pytest
 
-from ansible_collections.skyforge.labs.plugins.module_utils import bundle, c9s
+from ansible_collections.skyforge.labs.plugins.module_utils.lab import bundle, source
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.common.files import atomic_write
 
@@ -102,7 +102,7 @@ def _add(archive, name, data=b"x", kind=tarfile.REGTYPE, linkname=""):
 ])
 def test_hostile_members_are_refused(tmp_path, name, kind, linkname, message):
     path = _hostile(tmp_path, lambda a: (_add(a, "clab.yml"), _add(a, name, kind=kind, linkname=linkname)))
-    for read in (bundle.read_bundle, c9s.open_lab):
+    for read in (bundle.read_bundle, source.open_lab):
         with pytest.raises(LabError, match=message) as err:
             read(str(path))
         assert repr(name) in str(err.value)

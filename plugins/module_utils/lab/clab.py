@@ -243,19 +243,3 @@ def node_files(clab, name):
 def all_node_files(clab):
     """{node: [FileRef]} for every node, in file order."""
     return dict((name, node_files(clab, name)) for name in node_names(clab))
-
-
-def referenced_paths(clab):
-    """Sorted unique host paths the topology references as files.
-
-    Bind sources, `startup-config` and `license` paths at defaults, kinds, groups and
-    node level, as written, with `__clabNodeName__` expanded for each node that uses
-    them.  Inline configs, URLs and containerlab runtime paths (`__clabDir__`,
-    `__clabNodeDir__`: created by containerlab at deploy time) are left out.
-    """
-    paths = set()
-    for refs in all_node_files(clab).values():
-        for ref in refs:
-            if not is_runtime_path(ref.source):
-                paths.add(ref.source)
-    return sorted(paths)
