@@ -114,7 +114,7 @@ def main(argv=None):
     parser.add_argument("--topology", default=os.path.join(REPO, "examples", "large", "topology.yml"))
     args = parser.parse_args(argv)
 
-    from ansible_collections.skyforge.labs.plugins.module_utils import netlab_generate
+    from ansible_collections.skyforge.labs.plugins.module_utils.netlab import generate as netlab_generate
 
     print("Clabernetes manager %s build:" % args.version)
     for label, seconds in build_figures(args.version, args.cold):

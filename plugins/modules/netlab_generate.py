@@ -202,7 +202,7 @@ except ImportError:
     YAML_IMPORT_ERROR = traceback.format_exc()
 
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
-from ansible_collections.skyforge.labs.plugins.module_utils.netlab_generate import generate
+from ansible_collections.skyforge.labs.plugins.module_utils.netlab.generate import generate
 
 
 def run_module():

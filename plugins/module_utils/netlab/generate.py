@@ -14,13 +14,14 @@ import sys
 import tempfile
 
 from ansible_collections.skyforge.labs.plugins.module_utils.lab import clab
-from ansible_collections.skyforge.labs.plugins.module_utils import lab_bundle
-from ansible_collections.skyforge.labs.plugins.module_utils import lab_files
-from ansible_collections.skyforge.labs.plugins.module_utils import netlab
+from ansible_collections.skyforge.labs.plugins.module_utils.lab.source import CLAB_FILE
+from ansible_collections.skyforge.labs.plugins.module_utils.netlab import manifest as lab_manifest
+from ansible_collections.skyforge.labs.plugins.module_utils.netlab import files as lab_files
+from ansible_collections.skyforge.labs.plugins.module_utils.netlab import cli as netlab
 from ansible_collections.skyforge.labs.plugins.module_utils.lab.bundle import bundle_bytes
 from ansible_collections.skyforge.labs.plugins.module_utils.common.files import sha256_bytes
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
-from ansible_collections.skyforge.labs.plugins.module_utils.lab_workdir import (
+from ansible_collections.skyforge.labs.plugins.module_utils.netlab.workdir import (
     HOME, PREVIOUS, WorkdirRun, check_workdir)
 
 try:
@@ -28,7 +29,6 @@ try:
 except ImportError:
     yaml = None
 
-CLAB_FILE = "clab.yml"
 # Defaults files netlab reads without being asked (user defaults under HOME are
 # ignored: HOME is private).
 IMPLICIT_DEFAULTS = ("topology-defaults.yml", "/etc/netlab/defaults.yml")
@@ -92,7 +92,7 @@ def _current_files(workdir):
     previous = os.path.join(workdir, PREVIOUS)
     for directory in (previous, workdir):
         if os.path.isdir(directory):
-            return lab_bundle.lab_files(directory)
+            return lab_manifest.lab_files(directory)
     return {}
 
 
@@ -127,7 +127,7 @@ def _prepare(topology, workdir, bundle, provider, settings, plugins, defaults, e
         "bundle": bundle, "provider": provider, "argv": argv, "executable": executable,
         "environment": environment, "timeout": timeout,
         "seed": lab_files.seed_candidates(data, topology_dir),
-        "digest": lab_bundle.inputs_digest(raw, provider, settings, plugins, defaults_bytes,
+        "digest": lab_manifest.inputs_digest(raw, provider, settings, plugins, defaults_bytes,
                                            environment, _implicit_defaults(topology_dir)),
     }
 
@@ -149,20 +149,20 @@ def generate(topology, workdir, bundle, provider="clab", settings=None, plugins=
             run_dir = os.path.join(scratch, "lab")
             os.makedirs(run_dir)
             result, lab_name, nodes, warnings = _run(request, run_dir, os.path.join(run_dir, HOME))
-            files = _relocate(lab_bundle.lab_files(run_dir), run_dir, workdir)
+            files = _relocate(lab_manifest.lab_files(run_dir), run_dir, workdir)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         manifest, data = _bundle_bytes(files, lab_name, nodes, version, request)
-        bundle_changed, digest = lab_bundle.write_if_changed(request["bundle"], data, check_mode=True)
+        bundle_changed, digest = lab_manifest.write_if_changed(request["bundle"], data, check_mode=True)
     else:
         run = WorkdirRun(workdir)
         run.begin()
         try:
-            before = lab_bundle.lab_files(run.previous)
+            before = lab_manifest.lab_files(run.previous)
             result, lab_name, nodes, warnings = _run(request, workdir, run.home)
-            files = lab_bundle.lab_files(workdir)
+            files = lab_manifest.lab_files(workdir)
             manifest, data = _bundle_bytes(files, lab_name, nodes, version, request)
-            bundle_changed, digest = lab_bundle.write_if_changed(request["bundle"], data)
+            bundle_changed, digest = lab_manifest.write_if_changed(request["bundle"], data)
         except BaseException:
             run.rollback()
             raise
@@ -207,6 +207,6 @@ def file_diff(before, after):
 
 
 def _bundle_bytes(files, lab_name, nodes, version, request):
-    manifest = lab_bundle.build_manifest(files, lab_name, nodes, version, request["provider"],
+    manifest = lab_manifest.build_manifest(files, lab_name, nodes, version, request["provider"],
                                          request["digest"])
-    return manifest, bundle_bytes(lab_bundle.bundle_files(files, manifest))
+    return manifest, bundle_bytes(lab_manifest.bundle_files(files, manifest))

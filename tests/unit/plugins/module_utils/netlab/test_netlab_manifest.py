@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from ansible_collections.skyforge.labs.plugins.module_utils import lab_bundle
+from ansible_collections.skyforge.labs.plugins.module_utils.netlab import manifest as lab_bundle
 from ansible_collections.skyforge.labs.plugins.module_utils.common.files import sha256_bytes
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 

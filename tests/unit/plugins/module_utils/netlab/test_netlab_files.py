@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from ansible_collections.skyforge.labs.plugins.module_utils import lab_files
+from ansible_collections.skyforge.labs.plugins.module_utils.netlab import files as lab_files
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 

@@ -19,7 +19,7 @@ from ansible_collections.skyforge.labs.plugins.module_utils.lab import bundle as
 from ansible_collections.skyforge.labs.plugins.module_utils.common.files import (
     atomic_write, sha256_bytes, sha256_file)
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
-from ansible_collections.skyforge.labs.plugins.module_utils.lab_workdir import STATE_DIR
+from ansible_collections.skyforge.labs.plugins.module_utils.netlab.workdir import STATE_DIR
 
 SCHEMA = "skyforge.labs/bundle/v1"
 EXCLUDE = (

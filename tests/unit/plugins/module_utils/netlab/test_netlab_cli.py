@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from ansible_collections.skyforge.labs.plugins.module_utils import netlab
+from ansible_collections.skyforge.labs.plugins.module_utils.netlab import cli as netlab
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 VENV_NETLAB = os.path.join(os.path.dirname(sys.executable), "netlab")
@@ -113,7 +113,7 @@ def test_real_netlab_failure_output_is_returned(tmp_path):
 
 def test_real_netlab_that_runs_too_long_is_killed(tmp_path):
     """The 104-node example takes netlab well over a second to create."""
-    topo = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "examples", "large",
+    topo = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", "examples", "large",
                         "topology.yml")
     home = tmp_path / "home"
     home.mkdir()

@@ -11,10 +11,10 @@ import pytest
 from ansible_collections.skyforge.labs.plugins.module_utils.lab import bundle as bundle_mod
 from ansible_collections.skyforge.labs.plugins.module_utils.common.files import sha256_bytes
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
-from ansible_collections.skyforge.labs.plugins.module_utils.lab_workdir import STATE_DIR
-from ansible_collections.skyforge.labs.plugins.module_utils.netlab_generate import generate
+from ansible_collections.skyforge.labs.plugins.module_utils.netlab.workdir import STATE_DIR
+from ansible_collections.skyforge.labs.plugins.module_utils.netlab.generate import generate
 
-EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "examples")
+EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", "examples")
 
 
 @pytest.fixture(autouse=True)
@@ -323,7 +323,7 @@ def test_topology_defaults_next_to_the_topology_count_as_input(tmp_path):
 
 
 def test_concurrent_run_on_the_same_workdir_is_refused(tmp_path):
-    from ansible_collections.skyforge.labs.plugins.module_utils.lab_workdir import WorkdirRun
+    from ansible_collections.skyforge.labs.plugins.module_utils.netlab.workdir import WorkdirRun
     workdir = tmp_path / "lab" / "work"
     workdir.mkdir(parents=True)
     holder = WorkdirRun(str(workdir))
