@@ -70,8 +70,9 @@ def params(cp, src, **extra):
 
 
 def deploy(cp, api, mgr, bundle, namespace, workdir):
-    from ansible_collections.skyforge.labs.plugins.module_utils import c9s, c9s_apply
-    from ansible_collections.skyforge.labs.plugins.module_utils.c9s_wait import definition_nodes
+    from ansible_collections.skyforge.labs.plugins.module_utils.c9s import output as c9s
+    from ansible_collections.skyforge.labs.plugins.module_utils.c9s import service as c9s_apply
+    from ansible_collections.skyforge.labs.plugins.module_utils.c9s.wait import definition_nodes
 
     dest = os.path.join(workdir, namespace + ".yml")
     rendered = c9s.render(bundle, dest, namespace, api_version=mgr.api_version)

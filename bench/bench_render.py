@@ -44,7 +44,7 @@ from ansible_collections.skyforge.labs.plugins.module_utils.lab import bundle  #
 CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
-from ansible_collections.skyforge.labs.plugins.module_utils import c9s
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s import output as c9s
 mode, src, dest = sys.argv[2:5]
 start = time.perf_counter()
 if mode == "render":

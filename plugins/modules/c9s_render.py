@@ -212,7 +212,10 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.skyforge.labs.plugins.module_utils import c9s
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.contract import API_VERSIONS, NAMING
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.output import render
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.plan import DEFAULT_MAX_CONFIGMAP_BYTES
+from ansible_collections.skyforge.labs.plugins.module_utils.common.yaml_text import HAS_YAML
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 DIFF_TEXT_MAX = 256 * 1024
@@ -244,22 +247,22 @@ def run_module():
             dest=dict(type="path", required=True),
             namespace=dict(type="str", required=True),
             name=dict(type="str"),
-            api_version=dict(type="str", default=c9s.API_VERSIONS[0], choices=list(c9s.API_VERSIONS)),
-            max_configmap_bytes=dict(type="int", default=c9s.DEFAULT_MAX_CONFIGMAP_BYTES),
+            api_version=dict(type="str", default=API_VERSIONS[0], choices=list(API_VERSIONS)),
+            max_configmap_bytes=dict(type="int", default=DEFAULT_MAX_CONFIGMAP_BYTES),
             large_file_url=dict(type="str"),
             labels=dict(type="dict", default={}),
             expose=dict(type="dict"),
             status_probes=dict(type="dict"),
-            naming=dict(type="str", default="global", choices=list(c9s.NAMING)),
+            naming=dict(type="str", default="global", choices=list(NAMING)),
         ),
         supports_check_mode=True,
     )
-    if not c9s.HAS_YAML:
+    if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"))
     params = module.params
     before = _read_text(params["dest"]) if module._diff and not module.check_mode else None
     try:
-        result = c9s.render(
+        result = render(
             params["src"], params["dest"], params["namespace"], check_mode=module.check_mode,
             name=params["name"], api_version=params["api_version"],
             max_configmap_bytes=params["max_configmap_bytes"],

@@ -75,7 +75,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.skyforge.labs.plugins.module_utils.k8s import client as k8s
 from ansible_collections.skyforge.labs.plugins.module_utils.k8s.args import with_connection_args
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
-from ansible_collections.skyforge.labs.plugins.module_utils.pod_logs import collect_pod_logs
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.logs import collect_pod_logs
 
 
 def run_module():

@@ -250,7 +250,7 @@ def _lab_bundles(tmp_path_factory):
 def c9s_lab(_lab_bundles, c9s_namespace, c9s_manager, tmp_path):
     """render(topology=examples/multi-vendor, src=None, **c9s_render options) -> (manifests path,
     c9s_render result); render.bundle(topology) is the session's netlab_generate bundle."""
-    from ansible_collections.skyforge.labs.plugins.module_utils import c9s
+    from ansible_collections.skyforge.labs.plugins.module_utils.c9s import output as c9s
 
     def render(topology=MULTI_VENDOR, src=None, dest=None, **options):
         """src (a lab directory or bundle) wins over topology (generated once per session)."""

@@ -22,8 +22,8 @@ import pytest
 import yaml
 
 from ansible_collections.skyforge.labs.plugins.module_utils.lab import bundle as bundle_utils
-from ansible_collections.skyforge.labs.plugins.module_utils import c9s_apply
-from ansible_collections.skyforge.labs.plugins.module_utils.c9s_wait import definition_nodes
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s import service as c9s_apply
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.wait import definition_nodes
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.common.files import atomic_write
 from tests.controlplane.manager_fixtures import MULTI_VENDOR

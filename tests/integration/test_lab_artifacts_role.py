@@ -7,7 +7,7 @@ import pytest
 
 from ansible_collections.skyforge.labs.plugins.module_utils import artifacts
 from ansible_collections.skyforge.labs.plugins.module_utils.k8s import client as k8s
-from ansible_collections.skyforge.labs.plugins.module_utils.pod_logs import collect_pod_logs
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.logs import collect_pod_logs
 from tests.controlplane.fixtures import (  # noqa: F401 pylint: disable=unused-import
     admin_api, admin_kubeconfig, control_plane, namespace,
 )

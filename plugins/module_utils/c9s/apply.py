@@ -1,9 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, skyforge.labs
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Put a rendered lab into a cluster and take it out again.
+"""Put a rendered lab into a cluster (see remove.py for taking it out).
 
-apply(): server-side apply of the ConfigMaps, then the Topology (never status), then prune
+Applier.run(): server-side apply of the ConfigMaps, then the Topology (never status), then prune
 what carries this lab's labels but is no longer rendered. Objects whose applied fields
 already hold the desired values are not sent at all (one LIST finds them), which makes a
 no-op re-apply cheap; whatever is sent is judged created/updated/unchanged by comparing
@@ -11,7 +11,6 @@ what we own before and after (see owned_state), never resourceVersion or generat
 Clabernetes controller rewrites the whole Topology (no status subresource), so its status
 writes move both, and one landing between our read and our apply is not a change of ours.
 Check mode sends the same requests through a dry-run client (k8s.client.Api(dry_run=True)).
-remove(): delete the Topology, then the lab's ConfigMaps, and wait until they are gone.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -26,30 +25,16 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.k8s.client import (
     APPLY_PATCH, ApiException, translate)
-from ansible_collections.skyforge.labs.plugins.module_utils.k8s.waiter import wait_gone
-from ansible_collections.skyforge.labs.plugins.module_utils.c9s_manifests import (
-    TOPOLOGY_GROUPS, lab_selector)
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.contract import (
+    TOPOLOGY_GROUPS, cm_path, lab_selector, resource_of, topology_path)
 
 PRIVILEGED = {"pod-security.kubernetes.io/enforce": "privileged"}
 APPLIED_DIGEST = "skyforge.labs/applied-sha256"
 WORKERS = 8
 
 
-def cm_path(namespace, name=None):
-    return "/api/v1/namespaces/%s/configmaps%s" % (namespace, "/" + name if name else "")
-
-
-def topology_path(api_version, namespace, name=None):
-    group, version = TOPOLOGY_GROUPS[api_version]
-    return "/apis/%s/%s/namespaces/%s/topologies%s" % (group, version, namespace, "/" + name if name else "")
-
-
-def resource_of(kind, api_version):
-    return "configmaps" if kind == "ConfigMap" else "topologies.%s" % TOPOLOGY_GROUPS[api_version][0]
-
-
 def _call(api, method, path, verb, kind, name=None, namespace=None, api_version="v1", **kwargs):
-    resource = "namespaces" if kind == "Namespace" else resource_of(kind, api_version)
+    resource = resource_of(kind, api_version)
     return api.call(method, path, verb, resource, name=name, namespace=namespace, kind=kind, **kwargs)
 
 
@@ -320,7 +305,7 @@ class Applier:
         wanted = set(cm["metadata"]["name"] for cm in self.lab.configmaps)
         stale = [existing_cms[name] for name in sorted(existing_cms) if name not in wanted]
         stale_topologies = [t for t in self.api.list(topology_path(self.api_version, self.lab.namespace),
-                                                     resource_of("Topology", self.api_version), self.lab.selector(),
+                                                     resource_of("Topology", self.api_version), lab_selector(self.lab.name),
                                                      namespace=self.lab.namespace, kind="Topology")
                             if t["metadata"]["name"] != self.lab.name]
         # list items of built-in kinds carry no "kind": name it ourselves
@@ -347,37 +332,3 @@ def delete_object(api, kind, obj, api_version, namespace):
         raise translate(exc, "delete", resource_of(kind, api_version), name=name, namespace=namespace,
                         host=api.host, kind=kind)
     return True
-
-
-# -- remove (state=absent) -------------------------------------------------------------------
-
-
-def remove(api, lab, namespace, api_versions, timeout=300):
-    """Delete the lab's Topology(ies), then its ConfigMaps; wait until gone (not in a dry run).
-
-    -> [{kind, name, action: deleted[, api_version]}]"""
-    objects = []
-    gone = []
-    selector = lab_selector(lab)
-    for api_version in api_versions:
-        resource = resource_of("Topology", api_version)
-        for topo in api.list(topology_path(api_version, namespace), resource, selector, namespace=namespace,
-                             kind="Topology"):
-            name = topo["metadata"]["name"]
-            if delete_object(api, "Topology", topo, api_version, namespace):
-                objects.append({"kind": "Topology", "name": name, "action": "deleted", "api_version": api_version})
-                gone.append((topology_path(api_version, namespace, name), resource, "Topology", name))
-    if not api.dry_run:  # ConfigMaps go only after the Topology that mounts them
-        wait_gone(api, gone, namespace, timeout)
-    cms = api.list(cm_path(namespace), "configmaps", selector, namespace=namespace, kind="ConfigMap")
-
-    def delete_cm(cm):
-        return cm["metadata"]["name"], delete_object(api, "ConfigMap", cm, "v1", namespace)
-
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        deleted = [name for name, existed in pool.map(delete_cm, cms) if existed]
-    for name in deleted:
-        objects.append({"kind": "ConfigMap", "name": name, "action": "deleted"})
-    if not api.dry_run:
-        wait_gone(api, [(cm_path(namespace, n), "configmaps", "ConfigMap", n) for n in deleted], namespace, timeout)
-    return objects

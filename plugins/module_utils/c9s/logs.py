@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Save the logs of a lab's Clabernetes launcher pods into a directory.
 
-Launcher pods carry `clabernetes/topologyOwner=<topology>`. Each container's log is
+Launcher pods carry the controller's owner label (contract.TOPOLOGY_OWNER). Each container's log is
 streamed (bounded by `limit_bytes`) to `<dest>/<pod>/<container>.log` (common.files);
 a pod whose containers have no log yet (Pending, not scheduled) is listed with the reason
 instead of failing the whole collection.
@@ -16,17 +16,17 @@ __metaclass__ = type
 import json
 import os
 
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.contract import owner_selector
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.common.files import AtomicFile, sha256_file
 from ansible_collections.skyforge.labs.plugins.module_utils.k8s.client import ApiException, translate
 
-OWNER_LABEL = "clabernetes/topologyOwner"
 DEFAULT_LIMIT = 10 * 1024 * 1024
 CHUNK = 64 * 1024
 
 
 def list_launcher_pods(api, namespace, topology):
-    return api.list("/api/v1/namespaces/%s/pods" % namespace, "pods", "%s=%s" % (OWNER_LABEL, topology),
+    return api.list("/api/v1/namespaces/%s/pods" % namespace, "pods", owner_selector(topology),
                     namespace=namespace)
 
 

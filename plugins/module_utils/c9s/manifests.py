@@ -3,9 +3,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Read and check the multi-document YAML c9s_render writes, before anything is sent.
 
-A lab is its ConfigMaps plus exactly one Clabernetes Topology, each labelled
-app.kubernetes.io/managed-by=skyforge.labs and skyforge.labs/lab=<topology name>; the labels
-are how c9s_apply later finds what to prune and what to delete.
+A rendered lab is its ConfigMaps plus exactly one Clabernetes Topology, each carrying
+contract.lab_labels(<topology name>); the labels are how apply later finds what to prune
+and what to delete.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,31 +15,15 @@ __metaclass__ = type
 import copy
 import os
 
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.contract import (
+    MANAGED_BY, MANAGED_BY_VALUE, LAB_LABEL, TOPOLOGY_GROUPS)
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.yaml_text import HAS_YAML, Loader as _Loader, StringLoader as _StringLoader, yaml
 
-try:
-    import yaml
-    try:
-        _Loader = yaml.CSafeLoader
-        _StringLoader = yaml.CBaseLoader
-    except AttributeError:
-        _Loader = yaml.SafeLoader
-        _StringLoader = yaml.BaseLoader
-    HAS_YAML = True
-except ImportError:
-    HAS_YAML = False
-
-TOPOLOGY_GROUPS = {
-    "c9s.run/v1alpha1": ("c9s.run", "v1alpha1"),
-    "clabernetes.containerlab.dev/v1alpha1": ("clabernetes.containerlab.dev", "v1alpha1"),
-}
-MANAGED_BY = "app.kubernetes.io/managed-by"
-MANAGED_BY_VALUE = "skyforge.labs"
-LAB_LABEL = "skyforge.labs/lab"
 MAX_MANIFEST_BYTES = 512 * 1024 * 1024
 
 
-class Lab:
+class RenderedLab:
     """The parsed manifests: configmaps (list, file order), topology, name, namespace."""
 
     def __init__(self, configmaps, topology, namespace, source):
@@ -56,19 +40,12 @@ class Lab:
     def api_version(self):
         return self.topology["apiVersion"]
 
-    def selector(self):
-        return "%s=%s,%s=%s" % (MANAGED_BY, MANAGED_BY_VALUE, LAB_LABEL, self.name)
-
-
-def lab_selector(name):
-    return "%s=%s,%s=%s" % (MANAGED_BY, MANAGED_BY_VALUE, LAB_LABEL, name)
-
 
 def peek_topology(path):
     """The last document when it is a Topology (c9s_render writes it last), else None.
 
     Cheap (parses only that document), so the caller can start talking to the cluster while
-    the full file is parsed; load_lab still validates everything.
+    the full file is parsed; load_manifests still validates everything.
     """
     try:
         with open(path, "rb") as handle:
@@ -77,14 +54,14 @@ def peek_topology(path):
             handle.seek(max(0, size - 4 * 1024 * 1024))
             tail = handle.read().decode("utf-8")
         doc = yaml.load(tail[tail.rfind("\n---") + 4:] if "\n---" in tail else tail, Loader=_Loader)
-    except Exception:  # anything odd: load_lab reports it properly
+    except Exception:  # anything odd: load_manifests reports it properly
         return None
     if isinstance(doc, dict) and doc.get("kind") == "Topology" and isinstance(doc.get("metadata"), dict):
         return doc
     return None
 
 
-def load_lab(path, namespace=None, last=None):
+def load_manifests(path, namespace=None, last=None):
     """Parse and validate the manifests file; namespace overrides metadata.namespace.
 
     last: what peek_topology returned for this file (saves parsing the Topology twice).
@@ -183,4 +160,4 @@ def _check(docs, path, namespace_override):
         raise LabError("%s sets no metadata.namespace; set the namespace option" % path)
     for doc in configmaps + [topology]:
         doc["metadata"]["namespace"] = namespace
-    return Lab(configmaps, topology, namespace, path)
+    return RenderedLab(configmaps, topology, namespace, path)

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, skyforge.labs
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The c9s_apply module's work, without Ansible: present (apply, prune, wait) or absent.
+"""The c9s_apply module's work, without Ansible: present (apply, prune, wait) or absent
+(remove).
 
 run(params, check_mode) takes the module's parameters and returns its result dict; all
 failures are LabError with a message for the user.
@@ -15,11 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.k8s.client import Api, connect
-from ansible_collections.skyforge.labs.plugins.module_utils.c9s_manifests import (
-    TOPOLOGY_GROUPS, load_lab, peek_topology)
-from ansible_collections.skyforge.labs.plugins.module_utils import c9s_deploy
-from ansible_collections.skyforge.labs.plugins.module_utils.c9s_wait import (
-    Baseline, definition_nodes, wait_ready)
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s import apply
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.manifests import load_manifests, peek_topology
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.remove import remove
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.wait import Baseline, definition_nodes, wait_ready
 
 CONNECTION_OPTIONS = ("kubeconfig", "context", "host", "api_key", "ca_cert", "validate_certs")
 
@@ -49,9 +49,9 @@ def _present(api, params, check_mode):
         name = peek["metadata"].get("name")
         if namespace and name:
             pool = ThreadPoolExecutor(max_workers=1)
-            prefetch = (namespace, name, pool.submit(c9s_deploy.list_configmaps, api, namespace, name))
+            prefetch = (namespace, name, pool.submit(apply.list_configmaps, api, namespace, name))
             pool.shutdown(wait=False)
-    lab = load_lab(params["src"], params.get("namespace"), last=peek)
+    lab = load_manifests(params["src"], params.get("namespace"), last=peek)
     existing = None
     if prefetch is not None and prefetch[:2] == (lab.namespace, lab.name):
         try:
@@ -61,13 +61,13 @@ def _present(api, params, check_mode):
     result = {"changed": False, "namespace": lab.namespace, "lab": lab.name, "objects": []}
     namespace_missing = False
     if params.get("create_namespace"):
-        action = c9s_deploy.ensure_namespace(api, lab.namespace, params["field_manager"])
+        action = apply.ensure_namespace(api, lab.namespace, params["field_manager"])
         if action != "unchanged":
             result["objects"].append({"kind": "Namespace", "name": lab.namespace, "action": action})
         namespace_missing = check_mode and action == "created"
-    api_version = c9s_deploy.resolve_api_version(api, params["api_version"], lab.api_version)
+    api_version = apply.resolve_api_version(api, params["api_version"], lab.api_version)
     result["api_version"] = api_version
-    applier = c9s_deploy.Applier(api, lab, api_version, params["field_manager"],
+    applier = apply.Applier(api, lab, api_version, params["field_manager"],
                                  force=params.get("force_conflicts"))
     applier.run(prune=params.get("prune", True), namespace_missing=namespace_missing, existing_cms=existing)
     result["objects"].extend(applier.objects)
@@ -83,7 +83,7 @@ def _present(api, params, check_mode):
 
 def _absent(api, params, check_mode):
     if params.get("src"):
-        lab = load_lab(params["src"], params.get("namespace"))
+        lab = load_manifests(params["src"], params.get("namespace"))
         name, namespace = lab.name, lab.namespace
     else:
         name, namespace = params.get("lab_name"), params.get("namespace")
@@ -91,10 +91,10 @@ def _absent(api, params, check_mode):
             raise LabError("state=absent needs src (the rendered manifests) or lab_name and namespace")
     requested = params.get("api_version") or "auto"
     if requested == "auto":
-        api_versions = c9s_deploy.served_topology_apis(api)
+        api_versions = apply.served_topology_apis(api)
     else:
-        api_versions = [requested] if requested in c9s_deploy.served_topology_apis(api) else []
-    objects = c9s_deploy.remove(api, name, namespace, api_versions, timeout=params["wait_timeout"])
+        api_versions = [requested] if requested in apply.served_topology_apis(api) else []
+    objects = remove(api, name, namespace, api_versions, timeout=params["wait_timeout"])
     return {
         "changed": bool(objects), "objects": objects, "lab": name, "namespace": namespace,
         "api_version": api_versions[0] if len(api_versions) == 1 else (requested if requested != "auto" else None),
@@ -102,5 +102,3 @@ def _absent(api, params, check_mode):
                   "before": {"kind": o["kind"], "name": o["name"]}, "after": {}} for o in objects],
     }
 
-
-__all__ = ["run", "TOPOLOGY_GROUPS"]

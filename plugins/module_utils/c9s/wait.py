@@ -7,7 +7,7 @@ Neither Topology API has a status subresource or an observedGeneration the contr
 maintains: the controller rewrites the whole object. So a status is trusted only when it
 was written after our last change of the spec:
 - this run changed the spec (or created the object), as the apply judged it from what we
-  own (c9s_deploy.owned_state), never from generation: the controller's own status writes
+  own (c9s.apply.owned_state), never from generation: the controller's own status writes
   bump metadata.generation too, and one landing between our read and our apply must not
   pass for our change. After our change, the apiserver bumps metadata.generation on every
   non-metadata write, so a status written after our apply shows a generation above the one
@@ -25,7 +25,7 @@ Readiness per API:
   TopologyReady=True, and status.nodeReadiness "ready" for every node in the definition.
   v0.6 computes that status from the launcher Deployments as it listed them before it
   updated them for a change, so right after a change it reports the old pods' readiness.
-  Hence also every launcher Deployment (label clabernetes/topologyOwner=<name>) must have
+  Hence also every launcher Deployment (label contract.TOPOLOGY_OWNER=<name>) must have
   rolled out: status.observedGeneration == metadata.generation, no old replicas left, the
   wanted replicas ready. Where Deployments cannot be read (403), the status alone decides
   and the result says so.
@@ -39,18 +39,11 @@ __metaclass__ = type
 
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.k8s.client import ApiException, translate
-from ansible_collections.skyforge.labs.plugins.module_utils.c9s_deploy import topology_path, resource_of
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.contract import (
+    C9S_RUN, TOPOLOGY_NODE, V06, owner_selector, resource_of, topology_path)
+from ansible_collections.skyforge.labs.plugins.module_utils.common.yaml_text import HAS_YAML, load as load_yaml
 from ansible_collections.skyforge.labs.plugins.module_utils.k8s.waiter import wait_for
 
-try:
-    import yaml
-except ImportError:
-    yaml = None
-
-C9S_RUN = "c9s.run/v1alpha1"
-V06 = "clabernetes.containerlab.dev/v1alpha1"
-TOPOLOGY_OWNER = "clabernetes/topologyOwner"
-TOPOLOGY_NODE = "clabernetes/topologyNode"
 
 
 def _apply_time(obj, field_manager):
@@ -74,7 +67,7 @@ def _status_writes(obj, field_manager):
 class Baseline:
     """What 'fresh' means for this run, from the Topology before and after our apply.
 
-    spec_changed: whether our apply changed the spec (c9s_deploy.Applier.topology_spec_changed).
+    spec_changed: whether our apply changed the spec (c9s.apply.Applier.topology_spec_changed).
     """
 
     def __init__(self, before, after, field_manager, spec_changed):
@@ -108,10 +101,10 @@ class Baseline:
 def definition_nodes(topology):
     """Node names of the containerlab definition (sorted), or [] when unreadable."""
     text = ((topology.get("spec") or {}).get("definition") or {}).get("containerlab")
-    if not text or yaml is None:
+    if not text or not HAS_YAML:
         return []
     try:
-        clab = yaml.safe_load(text)
+        clab = load_yaml(text)
         return sorted(((clab.get("topology") or {}).get("nodes") or {}).keys())
     except Exception:  # the controller reports definition errors; we only use this for detail
         return []
@@ -165,7 +158,7 @@ def launchers(api, namespace, name, expected_nodes):
     """
     try:
         items = api.request("GET", "/apis/apps/v1/namespaces/%s/deployments" % namespace,
-                            query=[("labelSelector", "%s=%s" % (TOPOLOGY_OWNER, name))]).get("items") or []
+                            query=[("labelSelector", owner_selector(name))]).get("items") or []
     except ApiException as exc:
         if exc.status == 403:
             return {"checked": False, "reason": (
@@ -249,7 +242,7 @@ def diagnostics(api, api_version, namespace, name, info=None):
             ", error: %s" % info["error"] if info["error"] else ""))
     if api_version == C9S_RUN:
         nodes, err = _try_list(api, "/apis/c9s.run/v1alpha1/namespaces/%s/nodes" % namespace,
-                               [("labelSelector", "%s=%s" % (TOPOLOGY_OWNER, name))])
+                               [("labelSelector", owner_selector(name))])
         lines.append("nodes: " + (", ".join("%s=%s" % (n["metadata"]["name"], (n.get("status") or {}).get(
             "readiness", "unknown")) for n in nodes) or "no c9s.run Node objects for this Topology %s" % (
                 err or "yet (the controller creates them)")))

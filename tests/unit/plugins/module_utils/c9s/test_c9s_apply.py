@@ -2,7 +2,7 @@
 """What c9s_apply counts as a change of ours: the fields we apply, never generation or
 resourceVersion, which the Clabernetes controller's whole-object status writes move too."""
 
-from ansible_collections.skyforge.labs.plugins.module_utils.c9s_deploy import (
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.apply import (
     _action, owned_state, project, stamp_topology, topology_in_sync)
 
 ME = "skyforge-labs"

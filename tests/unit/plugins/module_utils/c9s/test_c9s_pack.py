@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from ansible_collections.skyforge.labs.plugins.module_utils import configmaps
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s import pack as configmaps
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 LABELS = {"app.kubernetes.io/managed-by": "skyforge.labs", "skyforge.labs/lab": "lab"}

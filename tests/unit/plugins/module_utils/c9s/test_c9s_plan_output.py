@@ -21,13 +21,14 @@ import jsonschema
 import pytest
 import yaml
 
-from ansible_collections.skyforge.labs.plugins.module_utils import c9s, configmaps
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s import output as c9s, plan
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s import pack as configmaps
 from ansible_collections.skyforge.labs.plugins.module_utils.lab import bundle, source
 from ansible_collections.skyforge.labs.plugins.module_utils.common import names
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.common.files import atomic_write, sha256_bytes
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", ".."))
 NETLAB = os.path.join(REPO, ".venv", "bin", "netlab")
 CRD_FILES = {
     "c9s.run/v1alpha1": "c9s.run_topologies.yaml",
@@ -322,10 +323,10 @@ def test_output_order_and_labels(tmp_path):
 
 def test_c9s_apply_accepts_the_output(tmp_path):
     """The contract with c9s_apply: its manifest reader takes what we write as is."""
-    from ansible_collections.skyforge.labs.plugins.module_utils import c9s_manifests
+    from ansible_collections.skyforge.labs.plugins.module_utils.c9s import manifests as c9s_manifests
     lab = make_lab(tmp_path / "lab", LAYERED, LAYERED_FILES)
     _result, cms, topo, dest = render(lab, tmp_path, max_configmap_bytes=2000)
-    loaded = c9s_manifests.load_lab(dest)
+    loaded = c9s_manifests.load_manifests(dest)
     assert loaded.topology == topo and loaded.configmaps == cms and loaded.namespace == "lab-ns"
 
 
@@ -573,8 +574,8 @@ def test_piecewise_topology_yaml_equals_a_whole_dump(tmp_path):
     files["f/shared"] = "s\n"
     lab = make_lab(tmp_path / "lab", yaml.safe_dump({"name": "chunks", "topology": {"nodes": nodes}}), files)
     with source.open_lab(lab) as opened:
-        plan = c9s.plan_render(opened, "lab-ns")
-    assert "".join(c9s.topology_yaml_chunks(plan.topology)) == c9s.dump_yaml(plan.topology)
+        planned = plan.plan_render(opened, "lab-ns")
+    assert "".join(c9s.topology_yaml_chunks(planned.topology)) == c9s.dump_yaml(planned.topology)
 
 
 NASTY = {

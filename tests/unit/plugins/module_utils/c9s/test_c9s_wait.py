@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 """When a Topology status counts as fresh, and what 'ready' means per API generation."""
 
-from ansible_collections.skyforge.labs.plugins.module_utils.c9s_wait import Baseline, _rollout_pending, evaluate
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.wait import Baseline, _rollout_pending, evaluate
 
 ME = "skyforge-labs"
 
