@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from ansible_collections.skyforge.labs.plugins.module_utils import artifacts
+from ansible_collections.skyforge.labs.plugins.module_utils.artifacts import store as artifacts
 from ansible_collections.skyforge.labs.plugins.module_utils.k8s import client as k8s
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s.logs import collect_pod_logs
 from tests.controlplane.fixtures import (  # noqa: F401 pylint: disable=unused-import

@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from ansible_collections.skyforge.labs.plugins.module_utils.images import images_from_nodes
+from ansible_collections.skyforge.labs.plugins.module_utils.images.check import images_from_nodes
 from ansible_collections.skyforge.labs.plugins.module_utils.lab.source import lab_nodes
-from ansible_collections.skyforge.labs.plugins.module_utils.prereqs import run_checks
-from ansible_collections.skyforge.labs.plugins.module_utils.prereqs_needs import derive_needs
+from ansible_collections.skyforge.labs.plugins.module_utils.host.prereqs import run_checks
+from ansible_collections.skyforge.labs.plugins.module_utils.host.needs import derive_needs
 from tests.fixtures.hosts import trees
 
 pytestmark = pytest.mark.slow

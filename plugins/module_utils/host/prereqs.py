@@ -6,7 +6,7 @@
 Everything is read below `root` (default `/`) so the same checks run against a mounted
 host filesystem or a prepared test tree. Each check returns
 `{name, status: ok|warn|fail, detail, remedy}`; what a check expects comes from the lab's
-needs (prereqs_needs.derive_needs) or, without a topology, from the assumption that
+needs (host.needs.derive_needs) or, without a topology, from the assumption that
 VM-based nodes may run.
 """
 
@@ -20,9 +20,9 @@ import stat
 import subprocess
 
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.host.needs import derive_needs
+from ansible_collections.skyforge.labs.plugins.module_utils.lab.source import lab_nodes
 
-CHECKS = ("kvm", "cpu_virt", "nested_virt", "kernel_modules", "memory", "cpus", "disk",
-          "container_runtime", "containerlab", "inotify", "cgroup_v2")
 FAIL_ON = ("fail", "warn", "never")
 MODES = ("local", "cluster")
 MIN_CONTAINERLAB = (0, 75, 0)
@@ -446,12 +446,14 @@ def check_cgroup_v2(ctx):
                   "containers) expect cgroup v2")
 
 
-CHECK_FUNCTIONS = {
-    "kvm": check_kvm, "cpu_virt": check_cpu_virt, "nested_virt": check_nested_virt,
-    "kernel_modules": check_kernel_modules, "memory": check_memory, "cpus": check_cpus, "disk": check_disk,
-    "container_runtime": check_container_runtime, "containerlab": check_containerlab, "inotify": check_inotify,
-    "cgroup_v2": check_cgroup_v2,
-}
+# (name, check) in report order; the module's `checks` choices come from here.
+CHECK_FUNCTIONS = (
+    ("kvm", check_kvm), ("cpu_virt", check_cpu_virt), ("nested_virt", check_nested_virt),
+    ("kernel_modules", check_kernel_modules), ("memory", check_memory), ("cpus", check_cpus), ("disk", check_disk),
+    ("container_runtime", check_container_runtime), ("containerlab", check_containerlab), ("inotify", check_inotify),
+    ("cgroup_v2", check_cgroup_v2),
+)
+CHECKS = tuple(name for name, _check in CHECK_FUNCTIONS)
 
 
 def run_command(argv):
@@ -475,11 +477,11 @@ def run_checks(root="/", needs=None, checks=None, lab_user="root", mode="local",
         raise LabError("mode %r is not one of %s" % (mode, ", ".join(MODES)))
     ctx = Context(Host(root), needs, lab_user, mode, disk_path, min_free_disk_gb, run or run_command)
     results = []
-    for name in CHECKS:
+    for name, check in CHECK_FUNCTIONS:
         if name not in selected:
             continue
         try:
-            results.append(CHECK_FUNCTIONS[name](ctx))
+            results.append(check(ctx))
         except Unreadable as exc:
             results.append(result(name, "fail", str(exc), "run on a Linux host, or point root at a tree that holds "
                                   "the file (proc/, sys/, dev/ of the host)"))
@@ -517,8 +519,6 @@ def host_prereqs(params):
     """What the host_prereqs module returns: checks, summary, needs, failed list and message."""
     needs = None
     if params.get("topology"):
-        from ansible_collections.skyforge.labs.plugins.module_utils.lab.source import lab_nodes
-        from ansible_collections.skyforge.labs.plugins.module_utils.prereqs_needs import derive_needs
         try:
             lab = lab_nodes(params["topology"])
         except LabError as exc:
@@ -530,7 +530,6 @@ def host_prereqs(params):
                                                % (origin, params["topology"])))
         needs = derive_needs(lab, params.get("modules") or ())
     elif params.get("modules"):
-        from ansible_collections.skyforge.labs.plugins.module_utils.prereqs_needs import derive_needs
         needs = derive_needs([], params["modules"])
         needs["vm_kinds"] = None  # no topology: still assume VM-based nodes may run
     results = run_checks(params.get("root") or "/", needs, params.get("checks"), params.get("lab_user") or "root",

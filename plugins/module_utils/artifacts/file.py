@@ -19,7 +19,7 @@ import os
 
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.common.files import AtomicFile
-from ansible_collections.skyforge.labs.plugins.module_utils.artifacts import (
+from ansible_collections.skyforge.labs.plugins.module_utils.artifacts.base import (
     Backend, copy_hashed, record, utc_now,
 )
 

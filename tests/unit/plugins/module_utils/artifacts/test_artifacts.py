@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from ansible_collections.skyforge.labs.plugins.module_utils import artifacts
+from ansible_collections.skyforge.labs.plugins.module_utils.artifacts import base, store as artifacts
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 
@@ -39,20 +39,20 @@ def write(path, data):
 ])
 def test_bad_keys_are_refused_with_the_reason(key, words):
     with pytest.raises(LabError) as err:
-        artifacts.validate_key(key)
+        base.validate_key(key)
     assert words in err.value.message
 
 
 def test_good_keys_pass():
     for key in ("lab", "lab/run-1/bundle.tar.gz", "a b/ü/.hidden", "lab/..x/y.."):
-        assert artifacts.validate_key(key) == key
+        assert base.validate_key(key) == key
 
 
 def test_store_records_sha_size_type_metadata_and_is_idempotent(tmp_path, store):
     src = write(tmp_path / "bundle.tar.gz", b"bundle-bytes")
     first = artifacts.store_file(store, src, "lab1/run1/bundle.tar.gz", {"run": 1}, "application/gzip")
     assert first["changed"] is True
-    assert first["sha256"] == artifacts.hash_file(src)[0]
+    assert first["sha256"] == base.hash_file(src)[0]
     assert first["size"] == 12
     assert first["url"] == "file://" + str(tmp_path / "store" / "objects" / "lab1" / "run1" / "bundle.tar.gz")
     sidecar = json.loads((tmp_path / "store" / "records" / "lab1" / "run1" / "bundle.tar.gz.json").read_text())

@@ -17,7 +17,7 @@ import datetime
 import json
 
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
-from ansible_collections.skyforge.labs.plugins.module_utils.artifacts import (
+from ansible_collections.skyforge.labs.plugins.module_utils.artifacts.base import (
     Backend, hash_file, metadata_json, record, utc_now,
 )
 

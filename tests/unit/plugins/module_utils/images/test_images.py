@@ -2,10 +2,10 @@
 
 import pytest
 
-from ansible_collections.skyforge.labs.plugins.module_utils import images
+from ansible_collections.skyforge.labs.plugins.module_utils.images import check as images
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.lab.source import LabNode
-from ansible_collections.skyforge.labs.plugins.module_utils.registry import parse_challenge, parse_reference
+from ansible_collections.skyforge.labs.plugins.module_utils.images.registry import parse_challenge, parse_reference
 
 DIGEST = "sha256:" + "a" * 64
 
@@ -102,7 +102,7 @@ def test_runtime_binary_missing_is_reported(monkeypatch):
 
     class Missing(object):
         def check(self, ref):
-            from ansible_collections.skyforge.labs.plugins.module_utils.registry import Outcome
+            from ansible_collections.skyforge.labs.plugins.module_utils.images.registry import Outcome
             return Outcome("missing", error="no manifest (HTTP 404)", http_status=404)
 
     results, missing = images.check_images(["ceos:4.34.2F"], runtime="containerd", client=Missing())

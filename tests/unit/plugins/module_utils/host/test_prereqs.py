@@ -9,12 +9,12 @@ import tempfile
 
 import pytest
 
-from ansible_collections.skyforge.labs.plugins.module_utils import prereqs
+from ansible_collections.skyforge.labs.plugins.module_utils.host import prereqs
 from ansible_collections.skyforge.labs.plugins.module_utils.lab.bundle import bundle_bytes
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.common.files import atomic_write
 from ansible_collections.skyforge.labs.plugins.module_utils.lab.source import lab_nodes
-from ansible_collections.skyforge.labs.plugins.module_utils.prereqs_needs import derive_needs, kind_needs
+from ansible_collections.skyforge.labs.plugins.module_utils.host.needs import derive_needs, kind_needs
 from tests.fixtures.hosts import trees
 
 VM_LAB = ("name: vm\ntopology:\n  kinds:\n    cisco_n9kv: {image: vrnetlab/cisco_n9kv:10.4.1}\n"

@@ -18,7 +18,8 @@ import shutil
 import subprocess
 
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
-from ansible_collections.skyforge.labs.plugins.module_utils.registry import (
+from ansible_collections.skyforge.labs.plugins.module_utils.lab import source as lab_source
+from ansible_collections.skyforge.labs.plugins.module_utils.images.registry import (
     RegistryClient, parse_reference,
 )
 
@@ -213,8 +214,7 @@ def run_image_check(params):
     """What the image_check module returns (images, missing, summary, message)."""
     nodes = {}
     if params.get("topology"):
-        from ansible_collections.skyforge.labs.plugins.module_utils.lab.source import lab_nodes
-        images, nodes = images_from_nodes(lab_nodes(params["topology"]))
+        images, nodes = images_from_nodes(lab_source.lab_nodes(params["topology"]))
     else:
         images = list(params.get("images") or [])
     results, missing = check_images(images, registries_by_host(params.get("registries")), params.get("mirrors"),
