@@ -98,15 +98,40 @@ def render_to(lab, plan, dest, check_mode=False):
     return changed, sha, out.size, summary, preview
 
 
-def render(src, dest, namespace, check_mode=False, **options):
-    """open_lab + plan_render + render_to; returns the module result (minus diff)."""
+DIFF_TEXT_MAX = 256 * 1024
+
+
+def _read_text(path):
+    """The file's text, "" when absent, None when too large to show in a diff."""
+    if not path or not os.path.isfile(path):
+        return ""
+    if os.path.getsize(path) > DIFF_TEXT_MAX:
+        return None
+    with open(path, "rb") as handle:
+        return handle.read().decode("utf-8", "replace")
+
+
+def _diff(dest, before, after, result):
+    if before is None or after is None:
+        before = "(previous manifests not shown)\n" if before is None else before[:DIFF_TEXT_MAX]
+        after = "%d ConfigMaps (%s), Topology %s, sha256 %s\n" % (
+            len(result["configmaps"]), ", ".join(cm["name"] for cm in result["configmaps"][:20]),
+            result["topology"]["name"], result["manifest_sha256"])
+    return {"before_header": dest, "after_header": dest, "before": before, "after": after}
+
+
+def render(src, dest, namespace, check_mode=False, diff=False, **options):
+    """open_lab + plan_render + render_to: the c9s_render module's result.
+
+    diff: add an Ansible diff of dest (the text when small enough, else a summary)."""
     if src.endswith(YAML_SUFFIXES) and os.path.isfile(src):
         raise LabError("src %s is a YAML file: give the directory holding it (the netlab workdir "
                        "with %s) or the lab bundle (.tar.gz)" % (src, CLAB_FILE), path=src)
+    before = _read_text(dest) if diff else None
     with open_lab(src) as lab:
         plan = plan_render(lab, namespace, **options)
-        changed, sha, size, summary, tmp = render_to(lab, plan, dest, check_mode=check_mode)
-    return {
+        changed, sha, size, summary, preview = render_to(lab, plan, dest, check_mode=check_mode)
+    result = {
         "changed": changed,
         "dest": dest,
         "manifest_sha256": sha,
@@ -119,5 +144,11 @@ def render(src, dest, namespace, check_mode=False, **options):
         "large_files": plan.large_files,
         "renamed_nodes": plan.renamed,
         "warnings": plan.warnings,
-        "_check_tmp": tmp,
     }
+    try:
+        if diff and changed:
+            result["diff"] = _diff(dest, before, _read_text(preview or dest), result)
+    finally:
+        if preview is not None:
+            os.unlink(preview)
+    return result

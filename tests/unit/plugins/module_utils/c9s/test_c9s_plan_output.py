@@ -478,7 +478,7 @@ def test_check_mode_writes_nothing(tmp_path):
     dest = str(tmp_path / "manifests.yml")
     result = c9s.render(lab, dest, "lab-ns", check_mode=True)
     assert result["changed"] and not os.path.exists(dest)
-    os.unlink(result["_check_tmp"])
+    assert os.listdir(str(tmp_path)) == ["lab"]
 
 
 # ------------------------------------------------------------------ bundles
