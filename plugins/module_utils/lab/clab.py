@@ -18,17 +18,7 @@ import posixpath
 
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
-try:
-    import yaml
-    try:
-        _Loader = yaml.CSafeLoader
-    except AttributeError:  # libyaml not compiled in
-        _Loader = yaml.SafeLoader
-    HAS_YAML = True
-except ImportError:
-    yaml = None
-    _Loader = None
-    HAS_YAML = False
+from ansible_collections.skyforge.labs.plugins.module_utils.common.yaml_text import HAS_YAML, YAMLError, load as load_yaml
 
 NODE_NAME = "__clabNodeName__"
 NODE_DIR = "__clabNodeDir__"
@@ -93,8 +83,8 @@ def parse_clab(raw, origin="clab.yml"):
     if not HAS_YAML:
         raise LabError("PyYAML is required to read %s: install it with 'pip install PyYAML'" % origin)
     try:
-        data = yaml.load(raw, Loader=_Loader)  # nosec B506 - a SafeLoader
-    except yaml.YAMLError as exc:
+        data = load_yaml(raw)
+    except YAMLError as exc:
         raise LabError("%s is not valid YAML: %s; fix the file (or regenerate it with netlab)"
                        % (origin, exc), path=origin)
     if not isinstance(data, dict) or not isinstance(data.get("topology"), dict):

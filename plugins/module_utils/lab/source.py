@@ -31,7 +31,8 @@ import zlib
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.lab import bundle
 from ansible_collections.skyforge.labs.plugins.module_utils.lab.clab import (
-    node_levels, node_names, parse_clab, yaml, _Loader)
+    node_levels, node_names, parse_clab)
+from ansible_collections.skyforge.labs.plugins.module_utils.common.yaml_text import load as load_yaml
 
 CLAB_FILE = "clab.yml"
 YAML_SUFFIXES = (".yml", ".yaml")
@@ -207,7 +208,7 @@ def _parse_vars(data, origin):
     try:
         if origin.endswith(".json"):
             return json.loads(data.decode("utf-8"))
-        return yaml.load(data, Loader=_Loader)  # nosec B506 - a SafeLoader
+        return load_yaml(data)
     except Exception as exc:
         raise LabError("cannot parse netlab node variables %s (%s): regenerate the lab with netlab"
                        % (origin, exc))

@@ -24,12 +24,7 @@ import tempfile
 
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
-try:
-    import yaml
-    HAS_YAML = True
-except ImportError:
-    yaml = None
-    HAS_YAML = False
+from ansible_collections.skyforge.labs.plugins.module_utils.common.yaml_text import HAS_YAML, YAMLError, load as load_yaml
 
 INSTALL_HINT = "install it with 'pip install networklab' into the Python that runs Ansible, or put it on PATH"
 OUTPUT_TAIL = 4000
@@ -80,8 +75,8 @@ def check_topology(path):
     if not HAS_YAML:
         return raw
     try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
+        data = load_yaml(raw)
+    except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = "%s line %d column %d" % (path, mark.line + 1, mark.column + 1) if mark else path
         problem = getattr(exc, "problem", None) or str(exc)

@@ -21,13 +21,9 @@ from ansible_collections.skyforge.labs.plugins.module_utils.netlab import cli as
 from ansible_collections.skyforge.labs.plugins.module_utils.lab.bundle import bundle_bytes
 from ansible_collections.skyforge.labs.plugins.module_utils.common.files import sha256_bytes
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.yaml_text import HAS_YAML, load as load_yaml
 from ansible_collections.skyforge.labs.plugins.module_utils.netlab.workdir import (
     HOME, PREVIOUS, WorkdirRun, check_workdir)
-
-try:
-    import yaml
-except ImportError:
-    yaml = None
 
 # Defaults files netlab reads without being asked (user defaults under HOME are
 # ignored: HOME is private).
@@ -121,7 +117,7 @@ def _prepare(topology, workdir, bundle, provider, settings, plugins, defaults, e
         with open(path, "rb") as handle:
             defaults_bytes.append(handle.read())
     topology_dir = os.path.dirname(topology)
-    data = yaml.safe_load(raw) if yaml else {}
+    data = load_yaml(raw) if HAS_YAML else {}
     return {
         "topology": topology, "topology_dir": topology_dir, "workdir": workdir,
         "bundle": bundle, "provider": provider, "argv": argv, "executable": executable,

@@ -21,6 +21,7 @@ import jsonschema
 import pytest
 import yaml
 
+from tests.ci import unavailable
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s import output as c9s, plan
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s import pack as configmaps
 from ansible_collections.skyforge.labs.plugins.module_utils.lab import bundle, source
@@ -34,12 +35,6 @@ CRD_FILES = {
     "c9s.run/v1alpha1": "c9s.run_topologies.yaml",
     "clabernetes.containerlab.dev/v1alpha1": "clabernetes.containerlab.dev_topologies.yaml",
 }
-
-
-def _unavailable(reason):
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 # ------------------------------------------------------------------ CRD schema
@@ -76,7 +71,7 @@ def crd_validators():
     for api_version, filename in CRD_FILES.items():
         path = os.path.join(directory, filename)
         if not os.path.isfile(path):
-            _unavailable("Clabernetes CRD %s not found (set SKYFORGE_SHARED to the shared dir)" % path)
+            unavailable("Clabernetes CRD %s not found (set SKYFORGE_SHARED to the shared dir)" % path)
         with open(path) as handle:
             crd = yaml.safe_load(handle)
         group, version = api_version.split("/")
@@ -144,7 +139,7 @@ def render(lab, tmp_path, **options):
 
 def netlab_create(workdir, topology_text):
     if not os.path.exists(NETLAB):
-        _unavailable("netlab is not installed in %s" % NETLAB)
+        unavailable("netlab is not installed in %s" % NETLAB)
     os.makedirs(workdir)
     with open(os.path.join(workdir, "topology.yml"), "w") as handle:
         handle.write(textwrap.dedent(topology_text))
