@@ -411,9 +411,12 @@ def remove(api, lab, namespace, api_versions, dry_run=False, timeout=300):
     """Delete the lab's Topology(ies), then its ConfigMaps; wait until gone. -> objects."""
     objects = []
     gone = []
+    made = dict(((api_version, lab), []) for api_version in api_versions)
     for api_version in api_versions:
         for topo in _labelled(api, topology_path(api_version, namespace), "Topology", lab, namespace, api_version):
             name = topo["metadata"]["name"]
+            # listed first: the garbage collector may remove some before we look again
+            made[(api_version, name)] = c9s_owned.dependents(api, api_version, namespace, name)[0]
             if delete_object(api, "Topology", topo, api_version, namespace, dry_run):
                 objects.append({"kind": "Topology", "name": name, "action": "deleted", "api_version": api_version})
                 gone.append((topology_path(api_version, namespace, name), "Topology", name, api_version))
@@ -431,8 +434,7 @@ def remove(api, lab, namespace, api_versions, dry_run=False, timeout=300):
     if not dry_run:
         _wait_gone(api, [(cm_path(namespace, n), "ConfigMap", n, "v1") for n in deleted], namespace, timeout)
     # what the controller made for the Topology goes with it, through the garbage collector
-    topologies = set(o["name"] for o in objects if o["kind"] == "Topology") | set([lab])
-    for api_version in api_versions:
-        for name in sorted(topologies):
-            objects.extend(c9s_owned.wait_collected(api, api_version, namespace, name, timeout, dry_run))
+    for api_version, name in sorted(made):
+        objects.extend(c9s_owned.wait_collected(api, api_version, namespace, name, timeout, dry_run,
+                                                made[(api_version, name)]))
     return objects

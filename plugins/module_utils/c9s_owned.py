@@ -74,13 +74,14 @@ def dependents(api, api_version, namespace, name):
     return sorted(found), unchecked
 
 
-def wait_collected(api, api_version, namespace, name, timeout, dry_run=False):
+def wait_collected(api, api_version, namespace, name, timeout, dry_run=False, before=()):
     """After Topology `name` is gone: wait until the garbage collector removed what the
-    controller made for it. -> [{"kind", "name", "action": "deleted", "by": "garbage collector"}]
+    controller made for it (`before`: what was listed before the Topology was deleted).
+    -> [{"kind", "name", "action": "deleted", "by": "garbage collector"}]
     LabError naming what is left when it takes longer than timeout seconds."""
     deadline = time.monotonic() + timeout
-    first, _unchecked = dependents(api, api_version, namespace, name)
-    left = first
+    left, _unchecked = dependents(api, api_version, namespace, name)
+    first = sorted(set(before) | set(left))
     while left and not dry_run:
         if time.monotonic() > deadline:
             raise LabError(

@@ -15,7 +15,7 @@ Fixtures
                   10443); a session-wide slot (c9s_manager_slot) enforces that.
                   A generation whose manager cannot be built here is skipped with the
                   build's own reason (Go missing fails instead when CI=true).
-- c9s_namespace   a fresh namespace (privileged Pod Security) for one test; the manager
+- c9s_namespace   a fresh namespace (privileged Pod Security) for one test, deleted after it; the manager
                   watches every namespace.
 - kubelet         a Kubelet for that namespace: no kubelet (nor deployment controller) runs, so
                   the test marks launcher Deployments ready/not ready through the status
@@ -101,8 +101,22 @@ def c9s_manager(request, c9s_manager_slot):
 
 @pytest.fixture()
 def c9s_namespace(control_plane, c9s_manager, request):
+    """Deleted afterwards (the namespace controller empties it), so the manager does not keep
+    reconciling the labs of finished tests."""
+    from kubernetes import client
+    from kubernetes.client.rest import ApiException
+
     base = "".join(c if c.isalnum() else "-" for c in request.node.name.lower())[:40].strip("-")
-    return control_plane.create_namespace("%s-%s" % (base or "t", uuid.uuid4().hex[:6]))
+    name = control_plane.create_namespace("%s-%s" % (base or "t", uuid.uuid4().hex[:6]))
+    yield name
+    api = control_plane.api_client()
+    try:
+        client.CoreV1Api(api).delete_namespace(name)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+    finally:
+        api.close()
 
 
 class Kubelet:
