@@ -401,17 +401,15 @@ class ControlPlane:
             "--v=%d" % self.log_level,
         ], daemon)
         context = ssl.create_default_context(cafile=pki["ca"])
+        self._wait("kube-apiserver", lambda: self._answers_ok(self.server + "/readyz", context), 180)
 
-        def ready():
-            request = urllib.request.Request(
-                self.server + "/readyz", headers={"Authorization": "Bearer " + self.admin_token})
-            try:
-                with urllib.request.urlopen(request, timeout=5, context=context) as resp:
-                    return resp.status == 200
-            except (OSError, urllib.error.URLError):
-                return False
-
-        self._wait("kube-apiserver", ready, 180)
+    def _answers_ok(self, url, context):
+        request = urllib.request.Request(url, headers={"Authorization": "Bearer " + self.admin_token})
+        try:
+            with urllib.request.urlopen(request, timeout=5, context=context) as resp:
+                return resp.status == 200
+        except (OSError, urllib.error.URLError):
+            return False
 
     def _start_controller_manager(self, daemon):
         port = free_port()
@@ -428,20 +426,11 @@ class ControlPlane:
             "--cert-dir=" + os.path.join(self.workdir, "pki", "kcm"),
             "--v=%d" % self.log_level,
         ], daemon)
-        url = "https://127.0.0.1:%d/healthz" % port
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE  # its self-signed serving certificate; only a liveness probe
-
-        def healthy():
-            request = urllib.request.Request(url, headers={"Authorization": "Bearer " + self.admin_token})
-            try:
-                with urllib.request.urlopen(request, timeout=5, context=context) as resp:
-                    return resp.status == 200
-            except (OSError, urllib.error.URLError):
-                return False
-
-        self._wait("kube-controller-manager", healthy, 120)
+        self._wait("kube-controller-manager",
+                   lambda: self._answers_ok("https://127.0.0.1:%d/healthz" % port, context), 120)
 
     def _write_state(self):
         state = {

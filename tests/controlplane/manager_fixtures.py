@@ -14,7 +14,7 @@ Fixtures
                   Topology status themselves). One manager fits on a machine (fixed port
                   10443); a session-wide slot (c9s_manager_slot) enforces that.
                   A generation whose manager cannot be built here is skipped with the
-                  build's own reason (Go missing fails instead when CI=true).
+                  build's own reason; with CI=true that fails the run instead.
 - c9s_namespace   a fresh namespace (privileged Pod Security) for one test, deleted after it; the manager
                   watches every namespace.
 - kubelet         a Kubelet for that namespace: no kubelet (nor deployment controller) runs, so

@@ -12,7 +12,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import time
 
 import pytest
 import yaml
@@ -22,6 +21,7 @@ from ansible_collections.skyforge.labs.plugins.module_utils.c9s_wait import defi
 from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
 from tests.controlplane.fixtures import lab_manifests, write_manifests
 from tests.integration.test_c9s_manager_lab import _docs, _get_topology, _params, _topology_doc
+from tests.integration.test_c9s_manager_race import _until
 
 pytestmark = pytest.mark.parametrize("c9s_manager", ["v0.8"], indirect=True)
 
@@ -32,16 +32,6 @@ def _c9s(admin_api, namespace, plural):
     items = client.CustomObjectsApi(admin_api).list_namespaced_custom_object(
         "c9s.run", "v1alpha1", namespace, plural)["items"]
     return {item["metadata"]["name"]: item for item in items}
-
-
-def _until(what, predicate, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "waited %ds for %s" % (timeout, what)
-        time.sleep(0.3)
 
 
 def test_the_topology_compiles_into_nodes_links_and_a_launcher_profile_we_can_follow(
@@ -60,7 +50,7 @@ def test_the_topology_compiles_into_nodes_links_and_a_launcher_profile_we_can_fo
     profiles = _c9s(admin_api, c9s_namespace, "launcherprofiles")
     assert sorted(profiles) == [name]  # one shared profile, named after the Topology
     assert profiles[name]["spec"]["statusProbes"]["enabled"] is topology["spec"]["statusProbes"]["enabled"] is False
-    links = _until("the Links", lambda: _c9s(admin_api, c9s_namespace, "links"))
+    links = _until(lambda: _c9s(admin_api, c9s_namespace, "links"), "the Links", 60)
     assert len(links) == len(clab["topology"]["links"])
     for obj in list(node_objects.values()) + list(links.values()) + list(profiles.values()):
         meta = obj["metadata"]
@@ -77,8 +67,8 @@ def test_the_topology_compiles_into_nodes_links_and_a_launcher_profile_we_can_fo
         keys = set(deployment.metadata.labels)
         assert {"c9s.run/topologyOwner", "c9s.run/topologyNode"} <= keys
         assert not [k for k in keys if k.startswith("clabernetes/")]  # the old prefix is gone
-    status = _until("the Topology status", lambda: (_get_topology(
-        admin_api, c9s_manager, c9s_namespace, name).get("status") or {}).get("nodeCount"))
+    status = _until(lambda: (_get_topology(admin_api, c9s_manager, c9s_namespace, name).get("status") or {}).get(
+        "nodeCount"), "the Topology status", 60)
     assert status == len(nodes)
 
 
@@ -91,8 +81,8 @@ def test_a_node_dropped_from_the_lab_is_pruned_by_the_controller_and_collected(
     result = c9s_apply.run(_params(control_plane, src))
     assert ("Topology", "updated") in [(o["kind"], o["action"]) for o in result["objects"]]
     # the controller prunes the Node it no longer compiles; the garbage collector its Deployment
-    _until("Node r2 pruned", lambda: "r2" not in _c9s(admin_api, c9s_namespace, "nodes"))
-    _until("Deployment r2 collected", lambda: sorted(kubelet.deployments("pruned")) == ["r1"])
+    _until(lambda: "r2" not in _c9s(admin_api, c9s_namespace, "nodes"), "Node r2 pruned", 60)
+    _until(lambda: sorted(kubelet.deployments("pruned")) == ["r1"], "Deployment r2 collected", 60)
     assert sorted(_c9s(admin_api, c9s_namespace, "nodes")) == ["r1"]
 
 
@@ -122,8 +112,8 @@ def test_a_node_name_another_lab_holds_in_the_namespace_is_refused_before_anythi
     topology = [d for d in _docs(second) if d["kind"] == "Topology"][0]
     client.CustomObjectsApi(admin_api).create_namespaced_custom_object(
         "c9s.run", "v1alpha1", c9s_namespace, "topologies", topology)
-    _until("the controller's complaint", lambda: [
-        line for line in c9s_manager.critical_lines(offset) if "r2" in line and "already exists" in line])
+    _until(lambda: [line for line in c9s_manager.critical_lines(offset) if "r2" in line and "already exists" in line],
+           "the controller's complaint", 60)
     nodes = _c9s(admin_api, c9s_namespace, "nodes")
     assert nodes["r2"]["metadata"]["labels"]["c9s.run/topologyOwner"] == "alpha"
     assert "r3" not in nodes
