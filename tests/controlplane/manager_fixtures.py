@@ -67,6 +67,9 @@ class ManagerSlot:
         if self.current is not None:
             self.current.stop()
             self.current = None
+            # the manager installed its release's CRDs; later tests expect the session's own
+            # (../shared/reference/clabernetes: c9s.run from after v0.8.0 has status.error)
+            self.cp.install_crds()
 
 
 @pytest.fixture(scope="session")
