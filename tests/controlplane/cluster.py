@@ -418,6 +418,7 @@ class ControlPlane:
             "--kubeconfig=" + self.admin_kubeconfig,
             "--authentication-kubeconfig=" + self.admin_kubeconfig,
             "--authorization-kubeconfig=" + self.admin_kubeconfig,
+            "--authentication-skip-lookup=true",  # tokens only: no client-CA ConfigMap to wait for
             "--controllers=" + ",".join(CONTROLLERS),
             "--leader-elect=false",
             "--use-service-account-credentials=false",
