@@ -200,6 +200,12 @@ unchecked:
   type: list
   elements: str
   sample: [quay.io/frrouting/frr:10.7.1]
+message:
+  description: Every image that is not available, with its state, error and remedy (the
+    failure message); empty when all are available.
+  returned: always
+  type: str
+  sample: "images not available:\n- ceos:4.34.2F (nodes: r2) (missing): ... Fix: ..."
 summary:
   description: One line counting available and missing images.
   returned: always
@@ -241,9 +247,8 @@ def run_module():
         result = run_image_check(module.params)
     except LabError as exc:
         module.fail_json(msg=exc.message)
-    message = result.pop("message")
     if (result["missing"] or result["unchecked"]) and module.params["fail_on_missing"]:
-        module.fail_json(msg=message, **result)
+        module.fail_json(msg=result["message"], **result)
     module.exit_json(changed=False, **result)
 
 
