@@ -20,9 +20,8 @@ MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGED_BY_VALUE = "skyforge.labs"
 LAB_LABEL = "skyforge.labs/lab"
 COMPONENT_LABEL = "skyforge.labs/component"
-# set by the Clabernetes controller on what it creates for a Topology (launchers, pods)
-TOPOLOGY_OWNER = "clabernetes/topologyOwner"
-TOPOLOGY_NODE = "clabernetes/topologyNode"
+# the prefix of the labels the Clabernetes controller puts on what it makes for a Topology
+_CONTROLLER_LABELS = {C9S_RUN: "c9s.run", V06: "clabernetes"}
 
 
 def lab_labels(lab):
@@ -35,9 +34,19 @@ def lab_selector(lab):
     return ",".join("%s=%s" % item for item in sorted(lab_labels(lab).items()))
 
 
-def owner_selector(topology):
+def owner_label(api_version):
+    """The label naming the Topology that owns a controller-made object (launchers, pods)."""
+    return "%s/topologyOwner" % _CONTROLLER_LABELS[api_version]
+
+
+def node_label(api_version):
+    """The label naming the containerlab node a controller-made object is for."""
+    return "%s/topologyNode" % _CONTROLLER_LABELS[api_version]
+
+
+def owner_selector(topology, api_version=V06):
     """The label selector of what the controller made for a Topology."""
-    return "%s=%s" % (TOPOLOGY_OWNER, topology)
+    return "%s=%s" % (owner_label(api_version), topology)
 
 
 def cm_path(namespace, name=None):

@@ -21,6 +21,16 @@ def short_list(items, limit=10):
     return text + (" and %d more" % (len(items) - limit) if len(items) > limit else "")
 
 
+def runtime_paths_warning(sources):
+    """Files under containerlab's runtime directories, which a render cannot ship."""
+    return (
+        "paths in containerlab's runtime directories are not mounted from the lab: %s. "
+        "__clabDir__ and __clabNodeDir__ name directories containerlab creates when it deploys (in "
+        "the launcher pod, empty), so these files will not exist there unless the node writes them "
+        "itself; to ship a lab file, reference it relative to the topology instead (clabverter "
+        "reads __clabDir__ as the topology's directory, containerlab does not)" % short_list(sources))
+
+
 def warn_nodes(lab, clab, plan, wanted, api_version):
     """Bridge nodes on c9s.run; linux nodes whose netlab scripts the topology does not mount."""
     bridges = []
@@ -50,7 +60,8 @@ def warn_nodes(lab, clab, plan, wanted, api_version):
 
 
 def warn_definition(clab, plan, api_version, topo_name, naming, node_map):
-    """What Clabernetes v0.6 drops from a definition; Service names over 63 characters."""
+    """What Clabernetes v0.6 drops from a definition; naming pitfalls (c9s.run ignores
+    'prefixed'; Service names over 63 characters)."""
     topo = clab["topology"]
     if api_version == V06:
         grouped = [node for node in clab_utils.node_names(clab)
@@ -68,7 +79,13 @@ def warn_definition(clab, plan, api_version, topo_name, naming, node_map):
                 "links %s use the extended link format; Clabernetes v0.6 only parses "
                 "'endpoints: [\"node:iface\", \"node:iface\"]' and will not deploy them"
                 % ", ".join(extended[:10]))
-    if naming in ("prefixed", "global"):
+    if api_version == C9S_RUN and naming == "prefixed":
+        plan.warnings.append(
+            "naming 'prefixed' has no effect with c9s.run (Clabernetes v0.7+): Nodes, launcher "
+            "Deployments and Services are named after the node alone (%s), so no other lab in "
+            "namespace %s may have nodes of the same names (c9s_apply refuses such a lab)"
+            % (short_list(sorted(node_map.values())), plan.namespace))
+    elif naming in ("prefixed", "global"):
         too_long = [node for node in node_map.values()
                     if len(topo_name) + len(node) + len("--vx") > names.LABEL_MAX]
         if too_long:

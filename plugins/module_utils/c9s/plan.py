@@ -21,7 +21,7 @@ from ansible_collections.skyforge.labs.plugins.module_utils.c9s import pack
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s.contract import (
     API_VERSIONS, COMPONENT_LABEL, NAMING, lab_labels)
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s.pitfalls import (
-    short_list, warn_definition, warn_nodes)
+    runtime_paths_warning, short_list, warn_definition, warn_nodes)
 from ansible_collections.skyforge.labs.plugins.module_utils.common import names
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.common.yaml_text import dump_yaml
@@ -259,11 +259,13 @@ def _collect(lab, clab, plan, api_version):
     wanted = {}
     outside = set()
     hosts_binds = []
+    runtime = []
     for node, refs in clab_utils.all_node_files(clab).items():
         entries = []
         kind = clab_utils.node_kind(clab, node)
         for ref in refs:
             if clab_utils.is_runtime_path(ref.source):
+                runtime.append("%s (node %s)" % (ref.source, node))
                 continue
             relpath = ref.lab_path
             if relpath is None:
@@ -288,6 +290,8 @@ def _collect(lab, clab, plan, api_version):
         plan.warnings.append(
             "host paths outside the lab are left as they are (they must exist on every launcher "
             "pod, which they usually do not): %s" % short_list(outside))
+    if runtime:
+        plan.warnings.append(runtime_paths_warning(runtime))
     if hosts_binds:
         plan.warnings.append(
             "single-file /etc/hosts binds on linux nodes (%s): the container runtime inside a "

@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.k8s.client import Api, connect
-from ansible_collections.skyforge.labs.plugins.module_utils.c9s import apply
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s import apply, owned
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.contract import C9S_RUN
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s.manifests import load_manifests, peek_topology
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s.remove import remove
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s.wait import Baseline, definition_nodes, wait_ready
@@ -67,8 +68,9 @@ def _present(api, params, check_mode):
         namespace_missing = check_mode and action == "created"
     api_version = apply.resolve_api_version(api, params["api_version"], lab.api_version)
     result["api_version"] = api_version
-    applier = apply.Applier(api, lab, api_version, params["field_manager"],
-                                 force=params.get("force_conflicts"))
+    if api_version == C9S_RUN and not namespace_missing:
+        owned.check_node_names(api, lab.namespace, lab.name, definition_nodes(lab.topology))
+    applier = apply.Applier(api, lab, api_version, params["field_manager"], force=params.get("force_conflicts"))
     applier.run(prune=params.get("prune", True), namespace_missing=namespace_missing, existing_cms=existing)
     result["objects"].extend(applier.objects)
     result["changed"] = any(o["action"] != "unchanged" for o in result["objects"])

@@ -89,8 +89,8 @@ def test_the_cycle_finder_finds_one():
 
 @pytest.mark.parametrize("literal", [
     '"c9s.run/v1alpha1"', '"clabernetes.containerlab.dev/v1alpha1"', '"skyforge.labs/lab"',
-    '"app.kubernetes.io/managed-by"', '"skyforge.labs/component"', '"clabernetes/topologyOwner"',
-    '"clabernetes/topologyNode"', '"dryRun"',
+    '"app.kubernetes.io/managed-by"', '"skyforge.labs/component"', '"%s/topologyOwner"',
+    '"%s/topologyNode"', '"dryRun"',
 ])
 def test_contracts_are_written_once(literal):
     homes = [name for name, path in _modules().items() if literal in open(path).read()]
