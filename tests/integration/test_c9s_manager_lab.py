@@ -252,7 +252,7 @@ def lab_leftovers(admin_api, mgr, namespace, name, uids=()):
 
     api = Api(admin_api)
     kinds = [("/api/v1", p) for p in ("configmaps", "services", "pods", "persistentvolumeclaims", "secrets",
-                                       "endpoints")]
+                                      "endpoints")]
     kinds += [("/apis/apps/v1", p) for p in ("deployments", "replicasets")]
     kinds += _namespaced_kinds(admin_api, mgr.group)
     found = []

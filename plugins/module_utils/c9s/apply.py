@@ -87,7 +87,7 @@ def ensure_namespace(api, namespace, field_manager):
     body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": dict(PRIVILEGED)}}
     query = [("fieldManager", field_manager)]
     _call(api, "PATCH", "/api/v1/namespaces/%s" % namespace, "patch", "Namespace", name=namespace,
-         body=body, query=query, content_type=APPLY_PATCH)
+          body=body, query=query, content_type=APPLY_PATCH)
     return "created" if current is None else "updated"
 
 
@@ -240,7 +240,7 @@ class Applier:
     def _apply(self, obj, path, before):
         kind, name = obj["kind"], obj["metadata"]["name"]
         after = _call(self.api, "PATCH", path, "patch", kind, name=name, namespace=self.lab.namespace,
-                     api_version=self.api_version, body=obj, query=self._query(), content_type=APPLY_PATCH)
+                      api_version=self.api_version, body=obj, query=self._query(), content_type=APPLY_PATCH)
         action = _action(obj, before, after, self.field_manager)
         if action != "unchanged":
             self.diffs.append({"before_header": "%s/%s" % (kind, name), "after_header": "%s/%s" % (kind, name),

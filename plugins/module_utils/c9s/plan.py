@@ -282,7 +282,7 @@ def _collect(lab, clab, plan, api_version):
                     node=node, path=ref.source)
             if not found:
                 plan.warn_once("node %s: directory %s is empty, so nothing is mounted there and "
-                                 "containerlab will not find it in the launcher pod" % (node, relpath))
+                               "containerlab will not find it in the launcher pod" % (node, relpath))
             for path, mode in found:
                 entries.append((path, mode, ref))
         wanted[node] = entries

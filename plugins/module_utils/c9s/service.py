@@ -103,4 +103,3 @@ def _absent(api, params, check_mode):
         "diff": [{"before_header": "%s/%s" % (o["kind"], o["name"]), "after_header": "(deleted)",
                   "before": {"kind": o["kind"], "name": o["name"]}, "after": {}} for o in objects],
     }
-

@@ -48,7 +48,6 @@ from ansible_collections.skyforge.labs.plugins.module_utils.common.yaml_text imp
 from ansible_collections.skyforge.labs.plugins.module_utils.k8s.waiter import wait_for
 
 
-
 def _apply_time(obj, field_manager):
     for entry in (obj or {}).get("metadata", {}).get("managedFields") or []:
         if entry.get("manager") == field_manager and entry.get("operation") == "Apply":

@@ -124,7 +124,7 @@ def _prepare(topology, workdir, bundle, provider, settings, plugins, defaults, e
         "environment": environment, "timeout": timeout,
         "seed": lab_files.seed_candidates(data, topology_dir),
         "digest": lab_manifest.inputs_digest(raw, provider, settings, plugins, defaults_bytes,
-                                           environment, _implicit_defaults(topology_dir)),
+                                             environment, _implicit_defaults(topology_dir)),
     }
 
 
@@ -205,5 +205,5 @@ def file_diff(before, after):
 def _bundle_bytes(files, lab_name, nodes, version, request):
     files = lab_manifest.portable_files(files, request["workdir"], os.path.join(request["workdir"], HOME))
     manifest = lab_manifest.build_manifest(files, lab_name, nodes, version, request["provider"],
-                                         request["digest"])
+                                           request["digest"])
     return manifest, bundle_bytes(lab_manifest.bundle_files(files, manifest))

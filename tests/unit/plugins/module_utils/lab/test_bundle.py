@@ -12,7 +12,6 @@ from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import
 from ansible_collections.skyforge.labs.plugins.module_utils.common.files import atomic_write
 
 
-
 def write_bundle(path, files):
     return atomic_write(path, bundle.bundle_bytes(files))
 
