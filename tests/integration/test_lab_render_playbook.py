@@ -60,3 +60,50 @@ def test_without_topology_the_play_says_which_var_to_set(tmp_path):
     proc = _run_playbook(tmp_path)
     assert proc.returncode != 0
     assert "Set the extra var 'topology'" in proc.stdout
+
+
+BIG_FILE_LAB = """name: bigfile
+nodes:
+  h1:
+    device: linux
+    clab.binds:
+      files/big.bin: /opt/big.bin:ro
+"""
+
+
+def _big_file_lab(tmp_path):
+    lab = tmp_path / "bigfile"
+    (lab / "files").mkdir(parents=True)
+    (lab / "topology.yml").write_text(BIG_FILE_LAB)
+    (lab / "files" / "big.bin").write_bytes(os.urandom(1200 * 1024))
+    return lab / "topology.yml"
+
+
+def test_large_file_url_is_an_extra_var_of_the_playbook(tmp_path):
+    (tmp_path / "home").mkdir()
+    topology = _big_file_lab(tmp_path)
+    out = tmp_path / "out"
+    refused = _run_playbook(tmp_path, "-e", "topology=%s" % topology, "-e", "output_dir=%s" % out)
+    assert refused.returncode != 0
+    assert "set large_file_url" in refused.stdout, refused.stdout[-3000:]
+
+    served = _run_playbook(tmp_path, "-e", "topology=%s" % topology, "-e", "output_dir=%s" % out,
+                           "-e", "large_file_url=https://files.example.net/labs/bigfile")
+    assert served.returncode == 0, served.stdout[-3000:]
+    topo = list(yaml.safe_load_all((out / "manifests.yml").read_text()))[-1]
+    urls = [entry["url"] for entries in topo["spec"]["deployment"]["filesFromURL"].values() for entry in entries]
+    assert urls == ["https://files.example.net/labs/bigfile/files/big.bin"]
+
+
+def test_output_is_keyed_by_the_lab_name(tmp_path):
+    # the webhook serialises lab_render and lab_deploy runs by lab_name: two names for one
+    # topology must not share (and overwrite) one output directory
+    (tmp_path / "home").mkdir()
+    for name in ("blue", "green"):
+        proc = _run_playbook(tmp_path, "-e", "topology=%s/examples/frr-small/topology.yml" % ROOT,
+                             "-e", "lab_name=" + name, "-e", "base_dir=%s" % tmp_path)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+    for name in ("blue", "green"):
+        topo = list(yaml.safe_load_all((tmp_path / "out" / name / "manifests.yml").read_text()))[-1]
+        assert topo["metadata"]["name"] == name
+    assert not (tmp_path / "out" / "frr-small").exists()
