@@ -30,6 +30,7 @@ import tempfile
 import zlib
 
 from ansible_collections.skyforge.labs.plugins.module_utils import bundle as bundle_utils
+from ansible_collections.skyforge.labs.plugins.module_utils import c9s_advice
 from ansible_collections.skyforge.labs.plugins.module_utils import clab as clab_utils
 from ansible_collections.skyforge.labs.plugins.module_utils import configmaps
 from ansible_collections.skyforge.labs.plugins.module_utils import names
@@ -349,14 +350,15 @@ def _collect(lab, clab, plan, api_version):
     if hosts_binds:
         plan.warnings.append(
             "single-file /etc/hosts binds on linux nodes (%s): the container runtime inside a "
-            "launcher pod manages /etc/hosts and such binds are known to fail there; remove the "
-            "bind or accept that name resolution comes from the pod" % _short_list(set(hosts_binds)))
+            "launcher pod manages /etc/hosts and such binds are known to fail there; %s"
+            % (_short_list(set(hosts_binds)), c9s_advice.hosts_bind_advice(lab, sorted(set(hosts_binds)))))
     return wanted
 
 
 def _warn_node_pitfalls(lab, clab, plan, wanted, api_version):
     bridges = []
     ns_scripts = []
+    unmounted = {}
     for node in clab_utils.node_names(clab):
         kind = clab_utils.node_kind(clab, node)
         if kind == "bridge":
@@ -367,6 +369,7 @@ def _warn_node_pitfalls(lab, clab, plan, wanted, api_version):
                       if posixpath.join("node_files", node, name) not in used]
             if unused:
                 ns_scripts.append("%s (%s)" % (node, ", ".join(unused)))
+                unmounted[node] = unused
     if bridges and api_version == "c9s.run/v1alpha1":
         plan.warnings.append(
             "bridge nodes %s: Clabernetes v0.8 (c9s.run) rejects kind 'bridge' (netlab uses it for "
@@ -376,9 +379,8 @@ def _warn_node_pitfalls(lab, clab, plan, wanted, api_version):
         plan.warnings.append(
             "linux nodes with netlab configuration scripts the topology does not mount: %s. netlab "
             "runs them on the host with 'ip netns exec' (config mode 'ns'), which cannot work in "
-            "Clabernetes launcher pods, so these nodes come up unconfigured; set netlab_config_mode "
-            "to 'sh' for them (e.g. -s defaults.devices.linux.clab.group_vars.netlab_config_mode=sh) "
-            "or configure them after deploy" % _short_list(ns_scripts))
+            "Clabernetes launcher pods, so these nodes come up unconfigured; %s"
+            % (_short_list(ns_scripts), c9s_advice.ns_scripts_advice(lab, unmounted)))
 
 
 def _warn_definition_pitfalls(clab, plan, api_version, topo_name, naming, node_map):
