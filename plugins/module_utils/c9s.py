@@ -339,14 +339,16 @@ def _collect(lab, clab, plan, api_version):
                     node=node, path=ref.source)
             if not found:
                 _warn_once(plan, "node %s: directory %s is empty, so nothing is mounted there and "
-                                 "containerlab will not find it in the launcher pod" % (node, relpath))
+                                 "containerlab will not find it in the launcher pod; put the files the "
+                                 "node needs into it, or remove that bind from the node" % (node, relpath))
             for path, mode in found:
                 entries.append((path, mode, ref))
         wanted[node] = entries
     if outside:
         plan.warnings.append(
             "host paths outside the lab are left as they are (they must exist on every launcher "
-            "pod, which they usually do not): %s" % _short_list(outside))
+            "pod, which they usually do not): %s; copy each file next to the topology and bind it by "
+            "a relative path (the lab then carries it), or remove the bind" % _short_list(outside))
     if hosts_binds:
         plan.warnings.append(
             "single-file /etc/hosts binds on linux nodes (%s): the container runtime inside a "
@@ -399,7 +401,7 @@ def _warn_definition_pitfalls(clab, plan, api_version, topo_name, naming, node_m
         if extended:
             plan.warnings.append(
                 "links %s use the extended link format; Clabernetes v0.6 only parses "
-                "'endpoints: [\"node:iface\", \"node:iface\"]' and will not deploy them"
+                "'endpoints: [\"node:iface\", \"node:iface\"]' and will not deploy them; rewrite them in that form"
                 % ", ".join(extended[:10]))
     if naming in ("prefixed", "global"):
         too_long = [node for node in node_map.values()
@@ -427,15 +429,16 @@ def plan_render(lab, namespace, name=None, api_version=API_VERSIONS[0],
                        % (CLAB_FILE, lab.origin), field="name")
     topo_name = names.to_label(str(lab_name))
     if topo_name != str(lab_name):
-        plan.warnings.append("lab name %r is not a valid Kubernetes name; the Topology is named %r"
-                             % (str(lab_name), topo_name))
+        plan.warnings.append("lab name %r is not a valid Kubernetes name; the Topology is named %r. "
+                             "Give a valid name (the name option, lab_name in the playbooks), e.g. %r"
+                             % (str(lab_name), topo_name, topo_name))
     node_map = names.map_names(clab_utils.node_names(clab), "node")
     plan.renamed = dict((k, v) for k, v in node_map.items() if k != v)
     if plan.renamed:
         plan.warnings.append(
             "node names that are not valid Kubernetes names were renamed in the definition "
-            "(links and references rewritten): %s"
-            % _short_list("%s -> %s" % item for item in plan.renamed.items()))
+            "(links and references rewritten): %s; rename them in the topology to keep the names "
+            "the same everywhere" % _short_list("%s -> %s" % item for item in plan.renamed.items()))
 
     reserved = {MANAGED_BY: MANAGED_BY_VALUE, LAB_LABEL: topo_name}
     user_labels = check_labels(labels, dict(reserved, **{COMPONENT_LABEL: None}))
