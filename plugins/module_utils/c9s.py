@@ -318,11 +318,13 @@ def _collect(lab, clab, plan, api_version):
     wanted = {}
     outside = set()
     hosts_binds = []
+    runtime = []
     for node, refs in clab_utils.all_node_files(clab).items():
         entries = []
         kind = clab_utils.node_kind(clab, node)
         for ref in refs:
             if clab_utils.is_runtime_path(ref.source):
+                runtime.append("%s (node %s)" % (ref.source, node))
                 continue
             relpath = ref.lab_path
             if relpath is None:
@@ -349,12 +351,23 @@ def _collect(lab, clab, plan, api_version):
             "host paths outside the lab are left as they are (they must exist on every launcher "
             "pod, which they usually do not): %s; copy each file next to the topology and bind it by "
             "a relative path (the lab then carries it), or remove the bind" % _short_list(outside))
+    if runtime:
+        plan.warnings.append(_runtime_paths_warning(runtime))
     if hosts_binds:
         plan.warnings.append(
             "single-file /etc/hosts binds on linux nodes (%s): the container runtime inside a "
             "launcher pod manages /etc/hosts and such binds are known to fail there; %s"
             % (_short_list(set(hosts_binds)), c9s_advice.hosts_bind_advice(lab, sorted(set(hosts_binds)))))
     return wanted
+
+
+def _runtime_paths_warning(sources):
+    return (
+        "paths in containerlab's runtime directories are not mounted from the lab: %s. "
+        "__clabDir__ and __clabNodeDir__ name directories containerlab creates when it deploys (in "
+        "the launcher pod, empty), so these files will not exist there unless the node writes them "
+        "itself; to ship a lab file, reference it relative to the topology instead (clabverter "
+        "reads __clabDir__ as the topology's directory, containerlab does not)" % _short_list(sources))
 
 
 def _warn_node_pitfalls(lab, clab, plan, wanted, api_version):
@@ -403,7 +416,13 @@ def _warn_definition_pitfalls(clab, plan, api_version, topo_name, naming, node_m
                 "links %s use the extended link format; Clabernetes v0.6 only parses "
                 "'endpoints: [\"node:iface\", \"node:iface\"]' and will not deploy them; rewrite them in that form"
                 % ", ".join(extended[:10]))
-    if naming in ("prefixed", "global"):
+    if api_version == "c9s.run/v1alpha1" and naming == "prefixed":
+        plan.warnings.append(
+            "naming 'prefixed' has no effect with c9s.run (Clabernetes v0.7+): Nodes, launcher "
+            "Deployments and Services are named after the node alone (%s), so no other lab in "
+            "namespace %s may have nodes of the same names (c9s_apply refuses such a lab)"
+            % (_short_list(sorted(node_map.values())), plan.namespace))
+    elif naming in ("prefixed", "global"):
         too_long = [node for node in node_map.values()
                     if len(topo_name) + len(node) + len("--vx") > names.LABEL_MAX]
         if too_long:

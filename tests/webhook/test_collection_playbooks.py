@@ -94,6 +94,7 @@ def test_a_deploy_started_from_the_webhook_is_canceled_and_cleaned_off_the_clust
     assert applied["on_cancel"]["playbook"] == "lab_destroy"
     assert applied["on_cancel"]["status"] == "successful", stdout[-3000:]
     assert core.list_namespaced_config_map(c9s_namespace, label_selector=selector).items == []
+    assert kubelet.deployments("multi-vendor") == {}  # lab_destroy waited for the garbage collector
     group, version = c9s_manager.api_version.split("/")
     try:
         client.CustomObjectsApi(core.api_client).get_namespaced_custom_object(
