@@ -273,4 +273,3 @@ def test_every_check_reads_what_it_needs_on_this_real_host(tmp_path):
     for check in out["checks"]:
         assert not any(mark in check["detail"] for mark in UNREADABLE_MARKS), check
         assert "point root at" not in (check["remedy"] or ""), check
-
