@@ -1,9 +1,11 @@
 """playbooks/lab_render.yml as `make demo` and users run it: real netlab, real rendering."""
 
 import os
+import re
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -107,3 +109,31 @@ def test_output_is_keyed_by_the_lab_name(tmp_path):
         topo = list(yaml.safe_load_all((tmp_path / "out" / name / "manifests.yml").read_text()))[-1]
         assert topo["metadata"]["name"] == name
     assert not (tmp_path / "out" / "frr-small").exists()
+
+
+def _warnings(tmp_path, topology, *extra):
+    (tmp_path / "home").mkdir(exist_ok=True)
+    proc = _run_playbook(tmp_path, "-e", "topology=%s" % topology, "-e", "output_dir=%s" % (tmp_path / "out"), *extra)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    return [line for line in re.findall(r'"warning: ((?:[^"\\]|\\.)*)"', proc.stdout)]
+
+
+def test_each_warnings_advice_applied_as_written_makes_it_go_away(tmp_path):
+    lab = tmp_path / "warned"
+    lab.mkdir()
+    # what the shipped examples did before their topology carried the advice
+    (lab / "topology.yml").write_text("name: warned\ndefaults.device: frr\nmodule: [ospf]\n"
+                                      "nodes:\n  r1:\n  h1:\n    device: linux\nlinks: [h1-r1]\n")
+    warnings = _warnings(tmp_path, lab / "topology.yml")
+    assert len(warnings) == 2, warnings
+    for warning in warnings:
+        text = warning.encode().decode("unicode_escape")
+        advice = re.search(r"-e '(\{.*?\})' with the playbooks", text)
+        assert advice, text
+        after = _warnings(tmp_path, lab / "topology.yml", "-e", advice.group(1))
+        assert all(w.split(":")[0] != warning.split(":")[0] for w in after), (text, after)
+
+
+@pytest.mark.parametrize("example", ["frr-small", "multi-vendor"])
+def test_shipped_examples_render_without_warnings(tmp_path, example):
+    assert _warnings(tmp_path, os.path.join(ROOT, "examples", example, "topology.yml")) == []

@@ -60,8 +60,8 @@ def test_using_the_collection_commands_work_verbatim(tmp_path, way):
     os.makedirs(str(tmp_path / "home"))
     script = ["set -euo pipefail"]
     if way == 1:   # "in a Python 3.11+ virtualenv of your own"
-        script.append("%s -m venv %s && . %s/bin/activate" % (shutil.which("python3"), tmp_path / "own-venv",
-                                                              tmp_path / "own-venv"))
+        own = tmp_path / "own-venv"
+        script.append("%s -m venv %s && . %s/bin/activate" % (shutil.which("python3"), own, own))
     script += [install] + [line for line in commands if not line.startswith("ansible-playbook")] + render
     proc = subprocess.run(["bash", "-c", "\n".join(script)], cwd=clone, env=user_env(str(tmp_path / "home")),
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=1800, check=False)

@@ -9,6 +9,7 @@ __metaclass__ = type
 
 import posixpath
 
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s import advice
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s.contract import C9S_RUN, V06
 from ansible_collections.skyforge.labs.plugins.module_utils.common import names
 from ansible_collections.skyforge.labs.plugins.module_utils.lab import clab as clab_utils
@@ -35,6 +36,7 @@ def warn_nodes(lab, clab, plan, wanted, api_version):
     """Bridge nodes on c9s.run; linux nodes whose netlab scripts the topology does not mount."""
     bridges = []
     ns_scripts = []
+    unmounted = {}
     for node in clab_utils.node_names(clab):
         kind = clab_utils.node_kind(clab, node)
         if kind == "bridge":
@@ -45,6 +47,7 @@ def warn_nodes(lab, clab, plan, wanted, api_version):
                       if posixpath.join("node_files", node, name) not in used]
             if unused:
                 ns_scripts.append("%s (%s)" % (node, ", ".join(unused)))
+                unmounted[node] = unused
     if bridges and api_version == C9S_RUN:
         plan.warnings.append(
             "bridge nodes %s: Clabernetes v0.8 (c9s.run) rejects kind 'bridge' (netlab uses it for "
@@ -54,9 +57,8 @@ def warn_nodes(lab, clab, plan, wanted, api_version):
         plan.warnings.append(
             "linux nodes with netlab configuration scripts the topology does not mount: %s. netlab "
             "runs them on the host with 'ip netns exec' (config mode 'ns'), which cannot work in "
-            "Clabernetes launcher pods, so these nodes come up unconfigured; set netlab_config_mode "
-            "to 'sh' for them (e.g. -s defaults.devices.linux.clab.group_vars.netlab_config_mode=sh) "
-            "or configure them after deploy" % short_list(ns_scripts))
+            "Clabernetes launcher pods, so these nodes come up unconfigured; %s"
+            % (short_list(ns_scripts), advice.ns_scripts_advice(lab, unmounted)))
 
 
 def warn_definition(clab, plan, api_version, topo_name, naming, node_map):
@@ -77,7 +79,7 @@ def warn_definition(clab, plan, api_version, topo_name, naming, node_map):
         if extended:
             plan.warnings.append(
                 "links %s use the extended link format; Clabernetes v0.6 only parses "
-                "'endpoints: [\"node:iface\", \"node:iface\"]' and will not deploy them"
+                "'endpoints: [\"node:iface\", \"node:iface\"]' and will not deploy them; rewrite them in that form"
                 % ", ".join(extended[:10]))
     if api_version == C9S_RUN and naming == "prefixed":
         plan.warnings.append(

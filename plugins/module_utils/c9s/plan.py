@@ -17,7 +17,7 @@ __metaclass__ = type
 import copy
 import re
 
-from ansible_collections.skyforge.labs.plugins.module_utils.c9s import pack
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s import advice, pack
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s.contract import (
     API_VERSIONS, COMPONENT_LABEL, NAMING, lab_labels)
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s.pitfalls import (
@@ -138,8 +138,9 @@ def _topology_name(lab, clab, name, plan):
                        % (lab.clab_file, lab.origin), field="name")
     topo_name = names.to_label(str(lab_name))
     if topo_name != str(lab_name):
-        plan.warnings.append("lab name %r is not a valid Kubernetes name; the Topology is named %r"
-                             % (str(lab_name), topo_name))
+        plan.warnings.append("lab name %r is not a valid Kubernetes name; the Topology is named %r. "
+                             "Give a valid name (the name option, lab_name in the playbooks), e.g. %r"
+                             % (str(lab_name), topo_name, topo_name))
     return topo_name
 
 
@@ -150,8 +151,8 @@ def _node_names(clab, plan):
     if plan.renamed:
         plan.warnings.append(
             "node names that are not valid Kubernetes names were renamed in the definition "
-            "(links and references rewritten): %s"
-            % short_list("%s -> %s" % item for item in plan.renamed.items()))
+            "(links and references rewritten): %s; rename them in the topology to keep the names "
+            "the same everywhere" % short_list("%s -> %s" % item for item in plan.renamed.items()))
     return node_map
 
 
@@ -282,21 +283,23 @@ def _collect(lab, clab, plan, api_version):
                     node=node, path=ref.source)
             if not found:
                 plan.warn_once("node %s: directory %s is empty, so nothing is mounted there and "
-                               "containerlab will not find it in the launcher pod" % (node, relpath))
+                               "containerlab will not find it in the launcher pod; put the files the "
+                               "node needs into it, or remove that bind from the node" % (node, relpath))
             for path, mode in found:
                 entries.append((path, mode, ref))
         wanted[node] = entries
     if outside:
         plan.warnings.append(
             "host paths outside the lab are left as they are (they must exist on every launcher "
-            "pod, which they usually do not): %s" % short_list(outside))
+            "pod, which they usually do not): %s; copy each file next to the topology and bind it by "
+            "a relative path (the lab then carries it), or remove the bind" % short_list(outside))
     if runtime:
         plan.warnings.append(runtime_paths_warning(runtime))
     if hosts_binds:
         plan.warnings.append(
             "single-file /etc/hosts binds on linux nodes (%s): the container runtime inside a "
-            "launcher pod manages /etc/hosts and such binds are known to fail there; remove the "
-            "bind or accept that name resolution comes from the pod" % short_list(set(hosts_binds)))
+            "launcher pod manages /etc/hosts and such binds are known to fail there; %s"
+            % (short_list(set(hosts_binds)), advice.hosts_bind_advice(lab, sorted(set(hosts_binds)))))
     return wanted
 
 
