@@ -244,7 +244,7 @@ def _lab_bundles(tmp_path_factory):
     cache = {}
 
     def bundle(topology):
-        from ansible_collections.skyforge.labs.plugins.module_utils.netlab.cli import generate as netlab_generate
+        from ansible_collections.skyforge.labs.plugins.module_utils.netlab import generate as netlab_generate
 
         topology = os.path.abspath(topology)
         if topology not in cache:

@@ -42,10 +42,12 @@ NODE_VARS = ("topology.json", "topology.yml")
 class LabDir(object):
     """Files of a lab directory, read on demand; symlinks must stay inside the lab."""
 
-    def __init__(self, root, clab_file=CLAB_FILE):
+    def __init__(self, root, clab_file=CLAB_FILE, clab_path=None):
         self.root = os.path.realpath(root)
         self.origin = root
         self.clab_file = clab_file
+        # what errors about the topology name: the path the caller gave, when it gave the file
+        self.clab_origin = clab_path or "%s in %s" % (clab_file, root)
         self._reals = {}
 
     def __enter__(self):
@@ -110,6 +112,7 @@ class LabBundle(object):
 
     def __init__(self, path):
         self.origin = "bundle %s" % path
+        self.clab_origin = "%s in %s" % (CLAB_FILE, self.origin)
         self._files = {}     # relpath -> (sha256, mode)
         self._blobs = {}     # sha256 -> zlib-compressed content
         try:
@@ -176,7 +179,7 @@ def open_lab(src):
         raise LabError("src %s does not exist; give the lab bundle (.tar.gz), the directory "
                        "holding %s or the %s itself" % (src, CLAB_FILE, CLAB_FILE), path=src)
     if src.endswith(YAML_SUFFIXES):
-        return LabDir(os.path.dirname(os.path.abspath(src)), os.path.basename(src))
+        return LabDir(os.path.dirname(os.path.abspath(src)), os.path.basename(src), clab_path=src)
     lab = LabBundle(src)
     if lab.files_at(CLAB_FILE) is None:
         raise LabError("bundle %s has no %s at its root; build it with netlab_generate"
@@ -189,9 +192,9 @@ def read_clab(lab):
     try:
         raw = lab.read(lab.clab_file)
     except (IOError, OSError) as exc:
-        raise LabError("cannot read the containerlab topology %s in %s: %s"
-                       % (lab.clab_file, lab.origin, exc.strerror or exc), path=lab.clab_file)
-    return parse_clab(raw, "%s in %s" % (lab.clab_file, lab.origin)), raw
+        raise LabError("cannot read the containerlab topology %s: %s"
+                       % (lab.clab_origin, exc.strerror or exc), path=lab.clab_file)
+    return parse_clab(raw, lab.clab_origin), raw
 
 
 class LabNode(object):

@@ -49,3 +49,11 @@ def test_what_is_not_a_lab_is_named(tmp_path):
     atomic_write(nested, bundle.bundle_bytes({"sub/clab.yml": (CLAB, 0o644)}))
     with pytest.raises(LabError, match="has no clab.yml at its root"):
         source.open_lab(nested)
+
+
+def test_errors_about_a_given_clab_file_name_that_path(tmp_path):
+    broken = tmp_path / "broken.clab.yml"
+    broken.write_text("name: x\ntopology:\n  nodes: [r1]\n")
+    with pytest.raises(LabError) as err:
+        source.lab_nodes(str(broken))
+    assert err.value.message.startswith(str(broken) + ":"), err.value.message
