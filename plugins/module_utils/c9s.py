@@ -647,7 +647,7 @@ def write_manifests(lab, plan, handle):
         summary.append({"name": obj["metadata"]["name"], "bytes": size,
                         "keys": len(obj.get("data", {})) + len(obj.get("binaryData", {}))})
         handle.write(b"---\n")
-        handle.write((c9s_yaml_emit.emit(obj) or dump_yaml(obj)).encode("utf-8"))
+        handle.write((c9s_yaml_emit.emit(obj, dump_yaml) or dump_yaml(obj)).encode("utf-8"))
         del obj
     handle.write(b"---\n")
     for chunk in topology_yaml_chunks(plan.topology):
@@ -664,7 +664,7 @@ def topology_yaml_chunks(topology):
     the mounts table in memory, so the table is dumped a few nodes at a time and indented
     under its key (the same text a whole-object dump gives, see the unit tests).  The
     purpose-written emitter comes first; this is its fallback."""
-    text = c9s_yaml_emit.emit(topology)
+    text = c9s_yaml_emit.emit(topology, dump_yaml)
     if text is not None:
         yield text
         return

@@ -3,10 +3,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """YAML text for the objects c9s_render writes, without PyYAML's Python representer.
 
-emit(obj) returns exactly what c9s.dump_yaml(obj) returns (PyYAML, block style, sorted
-keys, unicode allowed, no line wrapping, multi-line strings as literal blocks), or None
-when obj holds anything this module cannot prove it writes the same way; the caller then
-uses the generic dumper.  What it writes itself:
+emit(obj, dump) returns exactly what dump(obj) (c9s.dump_yaml: PyYAML, block style,
+sorted keys, unicode allowed, no line wrapping, multi-line strings as literal blocks)
+returns, or None when obj holds anything this module cannot prove it writes the same
+way; the caller then uses the generic dumper.  What it writes itself:
 
 - mappings with string keys, lists, True/False, None, ints;
 - one-line strings of [A-Za-z0-9_] followed by [A-Za-z0-9_./-] (names, paths, keys,
@@ -17,9 +17,11 @@ uses the generic dumper.  What it writes itself:
   with a space or a line break, no space before a line break or at the end, at most one
   trailing line break (`|` or `|-`; `|+` and indentation indicators are left to PyYAML).
 
-Everything else (empty strings, quotes, colons with spaces, long keys, floats, ...) is
-a fallback, so the output never depends on this module's judgement alone; the unit
-tests compare both paths on hostile and random inputs.
+Any other string value is handed to `dump` alone and used when PyYAML writes it on one
+line (quoted: the text does not depend on its position; netlab's files often end lines
+with a space, which makes PyYAML double-quote them).  Anything else (long or unusual
+keys, floats, lists in lists, ...) declines the whole object.  The unit tests compare
+both paths on hostile and random inputs and on the example labs.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -35,6 +37,8 @@ _BASE64 = re.compile(r"[A-Za-z0-9+/]+=*\Z")
 _BLOCK_UNSAFE_PATTERN = u"[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]"
 # libyaml writes a key longer than 128 characters as a complex key (`? key`).
 _SIMPLE_KEY_MAX = 120
+# Line breaks to YAML (a quoted scalar holding one is written over several lines).
+_BREAKS = re.compile(u"[\r\n\x85\u2028\u2029]")
 _STR_TAG = "tag:yaml.org,2002:str"
 
 
@@ -43,13 +47,14 @@ class _Fallback(Exception):
 
 
 class _Emitter(object):
-    def __init__(self):
+    def __init__(self, dump):
         from yaml import ScalarNode
         from yaml.resolver import Resolver
         self._resolve = Resolver().resolve
         self._node = ScalarNode
         self._scalars = {}
         self._keys = {}
+        self._dump = dump
         self.out = []
 
     def scalar(self, value):
@@ -92,9 +97,12 @@ class _Emitter(object):
         non-empty mapping or list (written on the following lines)."""
         kind = type(value)
         if kind is str:
-            if "\n" in value:
-                return " " + self.block(value, indent + 2)
-            return " " + self.scalar(value) + "\n"
+            try:
+                if "\n" in value:
+                    return " " + self.block(value, indent + 2)
+                return " " + self.scalar(value) + "\n"
+            except _Fallback:
+                return " " + self.quoted(value)
         if kind is bool:
             return " true\n" if value else " false\n"
         if value is None:
@@ -104,6 +112,16 @@ class _Emitter(object):
         if kind is dict or kind is list:
             return None if value else (" {}\n" if kind is dict else " []\n")
         raise _Fallback()
+
+    def quoted(self, value):
+        """The generic dumper's text for one string, when it is one line (a quoted
+        scalar): that text does not depend on where the scalar sits in a block."""
+        if self._dump is None:
+            raise _Fallback()
+        text = self._dump({"k": value})
+        if not text.startswith("k: ") or not text.endswith("\n") or _BREAKS.search(text, 0, len(text) - 1):
+            raise _Fallback()
+        return text[3:]
 
     def mapping(self, mapping, indent, first_prefix=None):
         """A block mapping at `indent`; the first key follows `first_prefix` ("- ")."""
@@ -115,10 +133,12 @@ class _Emitter(object):
         for key in sorted(mapping):
             item = mapping[key]
             key_text = keys.get(key) or self.key(key)
-            if type(item) is str and "\n" not in item:     # the common case, inlined
-                out.append("%s%s: %s\n" % (lead, key_text, scalars.get(item) or self.scalar(item)))
-                lead = pad
-                continue
+            if type(item) is str:     # the common case, inlined
+                text = scalars.get(item)
+                if text is not None:
+                    out.append("%s%s: %s\n" % (lead, key_text, text))
+                    lead = pad
+                    continue
             out.append(lead + key_text + ":")
             lead = pad
             text = self.value(item, indent)
@@ -146,11 +166,14 @@ class _Emitter(object):
                 raise _Fallback()     # a list in a list: `- - x`, left to PyYAML
 
 
-def emit(obj):
-    """dump_yaml(obj) for a non-empty mapping, or None when PyYAML must write it."""
+def emit(obj, dump=None):
+    """dump(obj) for a non-empty mapping, or None when the generic dumper must write it.
+
+    `dump` is that generic dumper (c9s.dump_yaml); given, one-line strings the fast path
+    does not know (quoted scalars) are written by it alone, in place."""
     if type(obj) is not dict or not obj:
         return None
-    emitter = _Emitter()
+    emitter = _Emitter(dump)
     try:
         emitter.mapping(obj, 0)
     except (_Fallback, TypeError):   # TypeError: keys that do not sort
