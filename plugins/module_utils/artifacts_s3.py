@@ -60,7 +60,11 @@ class S3Backend(Backend):
         self.url = "s3://%s/%s" % (bucket, prefix) if prefix else "s3://%s" % bucket
         config = botocore.config.Config(connect_timeout=10, read_timeout=60,
                                         retries={"max_attempts": 3, "mode": "standard"},
-                                        s3={"addressing_style": "path"} if endpoint_url else None)
+                                        s3=dict({"addressing_style": "path"} if endpoint_url else {},
+                                                # Over plain http botocore would sha256 every byte sent
+                                                # to sign it (over https it never does); the parts carry
+                                                # a CRC32 checksum and the file its own sha256 instead.
+                                                payload_signing_enabled=False))
         self.client = boto3.session.Session().client(
             "s3", endpoint_url=endpoint_url, aws_access_key_id=access_key, aws_secret_access_key=secret_key,
             aws_session_token=session_token, region_name=region or "us-east-1", verify=validate_certs,

@@ -32,11 +32,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 PART_SIZE = 8 * 1024 * 1024
-CONCURRENCY = 8
+CONCURRENCY = 10      # boto3's default
 MAX_PARTS = 10000
 COPY_IN_PLACE_MAX = 5 * 1024 ** 3
 READ_CHUNK = 1024 * 1024
-STREAM_CHUNK = 256 * 1024
+STREAM_CHUNK = 1024 * 1024
 
 
 def part_ranges(size, part_size=None):
