@@ -352,6 +352,14 @@ def main():
               % (clabverter, args.rounds))
         print("%7s %9s | %-24s | %-24s | %-24s | %s" % ("nodes", "lab MB", "clabverter v0.8", "ours, Ansible task",
                                                        "ours, library call", "task/clabverter"))
+        one = os.path.join(work, "lab-1")
+        if not os.path.isdir(one):
+            synthesise(one, 1)
+        fixed = best([runner.task_run(one, os.path.join(work, "task-1.yml")) for _round in range(args.rounds)])
+        clab_one = best([runner.clabverter_run(one, os.path.join(work, "clabverter-1.yml"))
+                         for _round in range(args.rounds)])
+        print("a 1-node lab (fixed costs): Ansible task %.2f s, %.1f MiB; clabverter %.2f s, %.1f MiB"
+              % (fixed["seconds"], fixed["rss"], clab_one["seconds"], clab_one["rss"]))
         results = {}
         for nodes in sizes:
             r = results[nodes] = run_size(runner, nodes, args.rounds)

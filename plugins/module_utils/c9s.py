@@ -467,6 +467,7 @@ def plan_render(lab, namespace, name=None, api_version=API_VERSIONS[0],
     wanted = _collect(lab, clab, plan, api_version)
     _warn_node_pitfalls(lab, clab, plan, wanted, api_version)
     _warn_definition_pitfalls(clab, plan, api_version, topo_name, naming, node_map)
+    _refuse_oversized_topology(clab, clab_text, plan, wanted, node_map, topo_name, large_file_url)
 
     blobs = {}
     described = {}
@@ -550,6 +551,30 @@ def plan_render(lab, namespace, name=None, api_version=API_VERSIONS[0],
                              "similar size and etcd stores at most 1.5 MiB per object by default"
                              % size)
     return plan
+
+
+_MOUNT_JSON = len('{"configMapName":"","configMapPath":"","filePath":"","mode":"read"},')
+_URL_JSON = len('{"filePath":"","url":"/"},')
+
+
+def _refuse_oversized_topology(clab, clab_text, plan, wanted, node_map, topo_name, large_file_url):
+    """Fail before any file is read when the Topology cannot fit whatever the packing:
+    a lower bound of its size is the definition plus, per mounted file, the shortest
+    entry it can get (a ConfigMap name and key are at least NAME_HASH_LEN and
+    KEY_HASH_LEN long)."""
+    least_cm = min(len(topo_name), 1) + len("-files-") + configmaps.NAME_HASH_LEN
+    total = 0 if plan.renamed else len(clab_text)
+    for node, entries in wanted.items():
+        k8s_node = node_map[node]
+        for file_path in set(_mount_path(clab, ref, path, k8s_node) for path, _mode, ref in entries):
+            entry = _MOUNT_JSON + least_cm + configmaps.KEY_HASH_LEN + len(file_path)
+            if large_file_url:
+                entry = min(entry, _URL_JSON + 2 * len(file_path) + len(large_file_url.rstrip("/")))
+            total += entry
+    if total > TOPOLOGY_MAX_BYTES:
+        raise LabError("the Topology object would be at least %d bytes, over the %d byte limit etcd accepts "
+                       "by default; split the lab or move inline startup-configs into files"
+                       % (total, TOPOLOGY_MAX_BYTES), field="spec")
 
 
 def _mount_path(clab, ref, path, k8s_node):
