@@ -34,11 +34,11 @@ _PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*\Z")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+=*\Z")
 # Characters libyaml (and PyYAML's own emitter) write verbatim inside a literal block;
 # compiled on first use (a non-ASCII text), as compiling it costs more than most renders.
-_BLOCK_UNSAFE_PATTERN = u"[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]"
+_BLOCK_UNSAFE_PATTERN = "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]"
 # libyaml writes a key longer than 128 characters as a complex key (`? key`).
 _SIMPLE_KEY_MAX = 120
 # Line breaks to YAML (a quoted scalar holding one is written over several lines).
-_BREAKS = re.compile(u"[\r\n\x85\u2028\u2029]")
+_BREAKS = re.compile("[\r\n\x85\u2028\u2029]")
 _STR_TAG = "tag:yaml.org,2002:str"
 
 
