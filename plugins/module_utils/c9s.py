@@ -33,6 +33,7 @@ from ansible_collections.skyforge.labs.plugins.module_utils import bundle as bun
 from ansible_collections.skyforge.labs.plugins.module_utils import c9s_advice
 from ansible_collections.skyforge.labs.plugins.module_utils import clab as clab_utils
 from ansible_collections.skyforge.labs.plugins.module_utils import configmaps
+from ansible_collections.skyforge.labs.plugins.module_utils import c9s_yaml_emit
 from ansible_collections.skyforge.labs.plugins.module_utils import names
 from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
 
@@ -76,6 +77,7 @@ class LabDir(object):
         self.root = os.path.realpath(root)
         self.origin = root
         self._reals = {}
+        self._dirs = {}
 
     def __enter__(self):
         return self
@@ -85,16 +87,29 @@ class LabDir(object):
 
     def close(self):
         self._reals = {}
+        self._dirs = {}
 
     def _real(self, relpath):
         real = self._reals.get(relpath)
         if real is None:
-            real = os.path.realpath(os.path.join(self.root, relpath))
+            real = self._resolve(relpath)
             if real != self.root and not real.startswith(self.root + os.sep):
                 raise LabError("%s in %s resolves to %s, outside the lab; copy the file into the lab "
                                "directory instead of linking it" % (relpath, self.origin, real), path=relpath)
             self._reals[relpath] = real
         return real
+
+    def _resolve(self, relpath):
+        """os.path.realpath(root/relpath), with one realpath per directory: the file itself
+        needs resolving only when it is a link (one lstat, not one per path component)."""
+        parent, leaf = posixpath.split(relpath)
+        if not parent or leaf in ("", ".", ".."):
+            return os.path.realpath(os.path.join(self.root, relpath))
+        real_parent = self._dirs.get(parent)
+        if real_parent is None:
+            real_parent = self._dirs[parent] = self._resolve(parent)
+        real = os.path.join(real_parent, leaf)
+        return os.path.realpath(real) if os.path.islink(real) else real
 
     def read(self, relpath):
         with open(self._real(relpath), "rb") as handle:
@@ -123,11 +138,19 @@ class LabDir(object):
         return found
 
     def listdir(self, relpath):
-        real = os.path.join(self.root, relpath)
         try:
-            return sorted(name for name in os.listdir(real) if os.path.isfile(os.path.join(real, name)))
+            with os.scandir(os.path.join(self.root, relpath)) as entries:
+                return sorted(entry.name for entry in entries if _is_file(entry))
         except OSError:
             return []
+
+
+def _is_file(entry):
+    """os.path.isfile for a scandir entry, without a stat unless it is a link."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 class LabBundle(object):
@@ -468,6 +491,7 @@ def plan_render(lab, namespace, name=None, api_version=API_VERSIONS[0],
     wanted = _collect(lab, clab, plan, api_version)
     _warn_node_pitfalls(lab, clab, plan, wanted, api_version)
     _warn_definition_pitfalls(clab, plan, api_version, topo_name, naming, node_map)
+    _refuse_oversized_topology(clab, clab_text, plan, wanted, node_map, topo_name, large_file_url)
 
     blobs = {}
     described = {}
@@ -553,11 +577,37 @@ def plan_render(lab, namespace, name=None, api_version=API_VERSIONS[0],
     return plan
 
 
+_MOUNT_JSON = len('{"configMapName":"","configMapPath":"","filePath":"","mode":"read"},')
+_URL_JSON = len('{"filePath":"","url":"/"},')
+
+
+def _refuse_oversized_topology(clab, clab_text, plan, wanted, node_map, topo_name, large_file_url):
+    """Fail before any file is read when the Topology cannot fit whatever the packing:
+    a lower bound of its size is the definition plus, per mounted file, the shortest
+    entry it can get (a ConfigMap name and key are at least NAME_HASH_LEN and
+    KEY_HASH_LEN long)."""
+    least_cm = min(len(topo_name), 1) + len("-files-") + configmaps.NAME_HASH_LEN
+    total = 0 if plan.renamed else len(clab_text)
+    for node, entries in wanted.items():
+        k8s_node = node_map[node]
+        for file_path in set(_mount_path(clab, ref, path, k8s_node) for path, _mode, ref in entries):
+            entry = _MOUNT_JSON + least_cm + configmaps.KEY_HASH_LEN + len(file_path)
+            if large_file_url:
+                entry = min(entry, _URL_JSON + 2 * len(file_path) + len(large_file_url.rstrip("/")))
+            total += entry
+    if total > TOPOLOGY_MAX_BYTES:
+        raise LabError("the Topology object would be at least %d bytes, over the %d byte limit etcd accepts "
+                       "by default; split the lab or move inline startup-configs into files"
+                       % (total, TOPOLOGY_MAX_BYTES), field="spec")
+
+
 def _mount_path(clab, ref, path, k8s_node):
     """Where containerlab in the launcher looks for `path`: `__clabNodeName__` expands to
     the node's (possibly renamed) name there."""
+    if k8s_node == ref.node:
+        return path
     raw = _raw_source(clab, ref)
-    if k8s_node == ref.node or clab_utils.NODE_NAME not in raw:
+    if clab_utils.NODE_NAME not in raw:
         return path
     renamed = clab_utils.lab_relpath(clab_utils.expand_node_name(raw, k8s_node))
     return renamed + path[len(ref.lab_path):]
@@ -646,7 +696,7 @@ def write_manifests(lab, plan, handle):
         summary.append({"name": obj["metadata"]["name"], "bytes": size,
                         "keys": len(obj.get("data", {})) + len(obj.get("binaryData", {}))})
         handle.write(b"---\n")
-        handle.write(dump_yaml(obj).encode("utf-8"))
+        handle.write((c9s_yaml_emit.emit(obj, dump_yaml) or dump_yaml(obj)).encode("utf-8"))
         del obj
     handle.write(b"---\n")
     for chunk in topology_yaml_chunks(plan.topology):
@@ -661,7 +711,12 @@ _NODES_PER_CHUNK = 64
 def topology_yaml_chunks(topology):
     """dump_yaml(topology), produced piecewise: the YAML representer needs ~10x the size of
     the mounts table in memory, so the table is dumped a few nodes at a time and indented
-    under its key (the same text a whole-object dump gives, see the unit tests)."""
+    under its key (the same text a whole-object dump gives, see the unit tests).  The
+    purpose-written emitter comes first; this is its fallback."""
+    text = c9s_yaml_emit.emit(topology, dump_yaml)
+    if text is not None:
+        yield text
+        return
     mounts = (topology["spec"].get("deployment") or {}).get("filesFromConfigMap")
     if not mounts:
         yield dump_yaml(topology)
