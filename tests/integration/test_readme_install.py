@@ -89,9 +89,9 @@ def test_deploy_and_destroy_commands_work_verbatim(tmp_path, control_plane, c9s_
     (home / ".kube").mkdir(parents=True)
     shutil.copy(control_plane.admin_kubeconfig, str(home / ".kube" / "config"))
     # the make way: the collection link and a venv (this checkout's, already built)
-    os.makedirs(os.path.join(clone, ".skyforge", "collections", "ansible_collections", "skyforge"))
-    os.symlink("../../../..", os.path.join(clone, ".skyforge", "collections", "ansible_collections", "skyforge",
-                                             "labs"))
+    namespace_dir = os.path.join(clone, ".skyforge", "collections", "ansible_collections", "skyforge")
+    os.makedirs(namespace_dir)
+    os.symlink("../../../..", os.path.join(namespace_dir, "labs"))
     activate = ". %s/bin/activate" % os.path.dirname(os.path.dirname(os.path.abspath(sys.executable)))
     try:
         manager = c9s_manager_slot.get("v0.8")
