@@ -121,6 +121,10 @@ def run_generation(cp, generation, labs, cold):
     try:
         rows = [(label, deploy(cp, api, mgr, bundle, "bench-%s-%s" % (generation.replace(".", ""), label), workdir))
                 for label, bundle in labs]
+        from kubernetes import client
+
+        for label, _bundle in labs:  # the next generation gets an empty cluster again
+            client.CoreV1Api(api).delete_namespace("bench-%s-%s" % (generation.replace(".", ""), label))
     finally:
         api.close()
         mgr.stop()

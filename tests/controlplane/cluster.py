@@ -393,7 +393,7 @@ class ControlPlane:
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             "--service-account-key-file=" + pki["sa_pub"],
             "--service-account-signing-key-file=" + pki["sa_key"],
-            "--service-cluster-ip-range=10.0.0.0/24",
+            "--service-cluster-ip-range=10.0.0.0/16",  # every launcher has Services: room for big labs
             "--allow-privileged=true",
             "--disable-admission-plugins=ServiceAccount",
             "--endpoint-reconciler-type=none",

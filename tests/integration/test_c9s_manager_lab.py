@@ -249,8 +249,8 @@ def lab_leftovers(admin_api, mgr, namespace, name, uids=()):
     from ansible_collections.skyforge.labs.plugins.module_utils.k8s import Api
 
     api = Api(admin_api)
-    kinds = [("/api/v1", p) for p in ("configmaps", "services", "pods", "persistentvolumeclaims", "secrets",
-                                       "endpoints")]
+    core = ("configmaps", "services", "pods", "persistentvolumeclaims", "secrets", "endpoints")
+    kinds = [("/api/v1", p) for p in core]
     kinds += [("/apis/apps/v1", p) for p in ("deployments", "replicasets")]
     kinds += _namespaced_kinds(admin_api, mgr.group)
     found = []
