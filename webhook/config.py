@@ -14,6 +14,8 @@ import jmespath
 import jsonschema
 import yaml
 
+from .schema_regex import anchored_schema
+
 CONFIG_ENV = "SKYFORGE_CONFIG"
 BIND_ENV = "SKYFORGE_BIND"
 
@@ -190,7 +192,7 @@ def _playbook(name, raw, where, base):
         jsonschema.Draft202012Validator.check_schema(entry["schema"])
     except jsonschema.SchemaError as exc:
         raise ConfigError(f"{where}.schema: not a valid JSON schema: {exc.message}") from None
-    validator = jsonschema.Draft202012Validator(entry["schema"])
+    validator = jsonschema.Draft202012Validator(anchored_schema(entry["schema"]))
     lock_expr = None
     if entry["lock"]:
         try:

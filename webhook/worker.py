@@ -105,6 +105,7 @@ class Worker:
                 procs.escalate(left, [], kill_wait=2)
                 for group in cgroups:
                     procs.remove_cgroup(group)
+            self.executor.discard(run_id)
         for run_id in self.store.expire_queued(now):
             log.info("run %s expired in the queue", run_id)
 

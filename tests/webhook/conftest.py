@@ -51,6 +51,8 @@ def catalog():
         "many": entry("many_events"),
         "fifty": entry("fifty"),
         "cleanup": entry("cleanup"),
+        "echo": entry("echo", schema={"type": "object", "properties": {
+            "expr": {"type": "string", "x-skyforge-allow-templates": True}}}),
     }
 
 

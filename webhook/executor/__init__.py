@@ -44,6 +44,9 @@ class Executor(abc.ABC):
         """Where the run keeps its files, if anywhere (removed by retention)."""
         return None
 
+    def discard(self, run_id) -> None:
+        """Remove what a run that died with its worker left outside its run dir."""
+
 
 def make_executor(config):
     kind = config.executor["type"]

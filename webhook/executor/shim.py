@@ -1,4 +1,5 @@
-"""Per-run supervisor: ``python -m webhook.executor.shim SPEC_FILE EVENT_FD``.
+"""Per-run supervisor: ``python -m webhook.executor.shim EVENT_FD`` with its spec (JSON) on
+stdin.
 
 It runs one playbook through ``ansible_runner.run`` and writes one JSON line per runner
 event to EVENT_FD.  It is a child subreaper (orphans of the run re-parent to it, so the
@@ -12,6 +13,7 @@ dropped, values of secret-looking environment variables are masked in every even
 import fnmatch
 import json
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -123,10 +125,16 @@ class Shim:
         spec = self.spec
         kwargs = {
             "private_data_dir": spec["private_data_dir"], "ident": spec["ident"],
-            "playbook": spec["playbook"], "extravars": spec["extravars"],
+            # `extravars=` would be copied to env/extravars under data_dir: pass the private
+            # file (every request string tagged !unsafe in it) on the command line instead
+            "playbook": spec["playbook"], "cmdline": shlex.join(["-e", "@" + spec["extravars_file"]]),
             "quiet": True, "suppress_output_file": True, "rotate_artifacts": 0,
             "event_handler": self.on_event, "status_handler": self.on_status,
-            "settings": {"suppress_ansible_output": True, "pexpect_timeout": 1},
+            # the settings win over the keyword: both say no stdout/stderr artifact files
+            "settings": {"suppress_ansible_output": True, "suppress_output_file": True,
+                         "pexpect_timeout": 1},
+            # facts (and whatever they hold of the environment) stay in memory
+            "fact_cache_type": "memory",
         }
         if spec.get("inventory"):
             kwargs["inventory"] = spec["inventory"]
@@ -157,9 +165,8 @@ def _die_with_parent(_signum, _frame):
 
 def main(argv=None):
     argv = argv if argv is not None else sys.argv[1:]
-    spec_path, fd = argv[0], int(argv[1])
-    with open(spec_path, encoding="utf-8") as handle:
-        spec = json.load(handle)
+    fd = int(argv[0])
+    spec = json.load(sys.stdin)
     procs.prctl(procs.PR_SET_CHILD_SUBREAPER, 1)
     signal.signal(signal.SIGUSR1, _die_with_parent)
     procs.prctl(procs.PR_SET_PDEATHSIG, signal.SIGUSR1)
