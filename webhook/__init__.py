@@ -49,6 +49,8 @@ def create_app(config=None):
         resp = jsonify(exc.body())
         resp.status_code = exc.status
         resp.headers.update(exc.headers)
+        if exc.status in (401, 413):   # a refused sender's body is never read
+            resp.headers["Connection"] = "close"
         return resp
 
     @app.errorhandler(HTTPException)

@@ -7,6 +7,7 @@ errors that name the key and the file.  Later features add top-level sections (`
 
 import dataclasses
 import os
+import re
 import socket
 from typing import Any, Callable, Dict
 
@@ -17,6 +18,7 @@ import yaml
 from .schema_regex import anchored_schema
 
 CONFIG_ENV = "SKYFORGE_CONFIG"
+CATALOG_NAME = re.compile(r"[A-Za-z0-9_-]+")
 BIND_ENV = "SKYFORGE_BIND"
 
 
@@ -226,7 +228,7 @@ def parse(raw: Any, path: str) -> Config:
     _check(playbooks_raw, dict, f"{where}: playbooks")
     playbooks = {}
     for name, entry in playbooks_raw.items():
-        if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
+        if not isinstance(name, str) or not CATALOG_NAME.fullmatch(name):
             raise ConfigError(f"{where}: playbooks: name '{name}' must use letters, digits, - and _")
         playbooks[name] = _playbook(name, entry, f"{where}: playbooks.{name}", base)
     for name, entry in playbooks.items():

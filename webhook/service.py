@@ -11,7 +11,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-from . import vars_policy
+from . import targets, vars_policy
 from .store import IdempotencyConflict, QueueFull
 
 REQUEST_KEYS = {"playbook", "vars", "limit", "tags", "priority"}
@@ -70,14 +70,17 @@ def normalise_request(config, request):
                        path=path, errors=[{"path": _json_path(["vars"] + list(e.absolute_path)),
                                            "message": e.message} for e in errors[:20]])
     limit = request.get("limit")
-    if limit is not None and (not isinstance(limit, str) or not limit.strip()):
-        raise ApiError(422, "'limit' must be a non-empty host pattern string", path="$.limit")
+    if limit is not None:
+        try:
+            targets.check_limit(limit)
+        except ValueError as exc:
+            raise ApiError(422, str(exc), path="$.limit") from None
     tags = request.get("tags")
-    if isinstance(tags, str):
-        tags = [t.strip() for t in tags.split(",") if t.strip()]
-    if tags is not None and (not isinstance(tags, list)
-                             or not all(isinstance(t, str) and t for t in tags)):
-        raise ApiError(422, "'tags' must be a list of tag names", path="$.tags")
+    if tags is not None:
+        try:
+            tags = targets.check_tags(tags)
+        except ValueError as exc:
+            raise ApiError(422, str(exc), path="$.tags") from None
     priority = request.get("priority", config.queue["default_priority"])
     if isinstance(priority, bool) or not isinstance(priority, int) \
             or not PRIORITY_RANGE[0] <= priority <= PRIORITY_RANGE[1]:

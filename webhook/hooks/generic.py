@@ -6,11 +6,14 @@ from .payload import parse_json
 from .signatures import signature_matches
 
 
-def verify(source, headers, body, guard, now):
-    presented = headers.get(source.header)
-    if not presented:
+def presence(source, headers):
+    if not headers.get(source.header):
         raise ApiError(401, f"missing {source.header} header: it must carry the "
                             f"HMAC-{source.algorithm.upper()} of the body")
+
+
+def verify(source, headers, body, guard, now):
+    presented = headers.get(source.header)
     if not signature_matches(source.secret, source.algorithm, body, presented):
         raise ApiError(401, f"{source.header} does not match the body (HMAC-"
                             f"{source.algorithm.upper()} with the secret of {source.name})")

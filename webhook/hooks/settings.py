@@ -16,8 +16,8 @@ from ..config import ConfigError
 
 ALGORITHMS = ("sha1", "sha256", "sha512")
 SOURCES = ("github", "gitlab", "slack")
-GENERIC_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,100}$")
+GENERIC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+HEADER_NAME = re.compile(r"[A-Za-z0-9-]{1,100}")
 SECRET_KEYS = {"github": "secret", "gitlab": "token", "slack": "signing_secret"}
 
 
@@ -69,7 +69,7 @@ def parse_hooks(raw, where, _base=None) -> HooksConfig:
     raw = _mapping(raw, where, {"public_url", "github", "gitlab", "slack", "generic"})
     public_url = raw.get("public_url")
     if public_url is not None and (not isinstance(public_url, str)
-                                   or not re.match(r"^https?://[^\s/]+", public_url)):
+                                   or not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", public_url)):
         raise ConfigError(f"{where}.public_url: an http(s) URL, e.g. https://skyforge.example.com")
     sources = {}
     for name in SOURCES:
@@ -87,18 +87,18 @@ def parse_hooks(raw, where, _base=None) -> HooksConfig:
     generic = _mapping(raw.get("generic"), f"{where}.generic", set(raw.get("generic") or {}))
     for name, section in generic.items():
         at = f"{where}.generic.{name}"
-        if not isinstance(name, str) or not GENERIC_NAME.match(name):
+        if not isinstance(name, str) or not GENERIC_NAME.fullmatch(name):
             raise ConfigError(f"{at}: the name must be letters, digits, '-' and '_'")
         section = _mapping(section, at, {"header", "algorithm", "secret", "delivery_header"})
         header = section.get("header")
-        if not isinstance(header, str) or not HEADER_NAME.match(header):
+        if not isinstance(header, str) or not HEADER_NAME.fullmatch(header):
             raise ConfigError(f"{at}.header: required, an HTTP header name (e.g. X-Signature)")
         algorithm = section.get("algorithm", "sha256")
         if algorithm not in ALGORITHMS:
             raise ConfigError(f"{at}.algorithm: one of {', '.join(ALGORITHMS)}")
         delivery = section.get("delivery_header")
         if delivery is not None and (not isinstance(delivery, str)
-                                     or not HEADER_NAME.match(delivery)):
+                                     or not HEADER_NAME.fullmatch(delivery)):
             raise ConfigError(f"{at}.delivery_header: an HTTP header name")
         sources[f"generic/{name}"] = Source(name=f"generic/{name}",
                                             secret=_secret(section, "secret", at), header=header,
@@ -126,7 +126,7 @@ def parse_rules(raw, where, _base=None):
         item = _mapping(item, at, {"name", "source", "when", "playbook", "vars"})
         source = item.get("source")
         if not isinstance(source, str) or not (source in SOURCES or (
-                source.startswith("generic/") and GENERIC_NAME.match(source[8:]))):
+                source.startswith("generic/") and GENERIC_NAME.fullmatch(source[8:]))):
             raise ConfigError(f"{at}.source: one of {', '.join(SOURCES)} or generic/<name>")
         playbook = item.get("playbook")
         if not isinstance(playbook, str) or not playbook:

@@ -11,6 +11,7 @@ import time
 import jmespath
 from flask import Blueprint, current_app, jsonify, request
 
+from ..hardening import buffer_chunked_body
 from ..service import ApiError, run_view, submit_run
 from ..state import services
 from . import generic, github, gitlab, rules as rules_mod, slack
@@ -57,6 +58,9 @@ def verify_and_parse(name, module):
     source = state.hooks.sources.get(name)
     if source is None:
         raise ApiError(404, f"no hook '{name}' is configured (add it under hooks in the config)")
+    # nothing of the body is read before the sender shows its credential header
+    module.presence(source, request.headers)
+    buffer_chunked_body(current_app.config["MAX_CONTENT_LENGTH"])
     body = request.get_data(cache=True)   # over the limit: 413 (webhook.hardening)
     delivery = module.verify(source, request.headers, body, state.guard, time.time())
     key = _dedupe_key(name, module, delivery, body)
