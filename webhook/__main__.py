@@ -10,6 +10,7 @@ import time
 
 from . import config as config_mod
 from . import tokens_cli
+from .run_env import without_hook_secrets
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -37,12 +38,14 @@ def cmd_worker(args):
 def cmd_serve(args):
     """The embedded default: gunicorn for the API and one worker process, supervised
     together; when either exits the other is stopped."""
-    _load(args)  # fail early on a bad config
+    cfg = _load(args)  # fail early on a bad config
     env = dict(os.environ)
     gunicorn = [sys.executable, "-m", "gunicorn", "-c", os.path.join(HERE, "gunicorn.conf.py"),
                 "webhook:create_app()"]
     worker = [sys.executable, "-m", "webhook", "worker"]
-    children = [subprocess.Popen(gunicorn, env=env), subprocess.Popen(worker, env=env)]
+    # only the API verifies deliveries: the worker (and so every run) never sees hook secrets
+    children = [subprocess.Popen(gunicorn, env=env),
+                subprocess.Popen(worker, env=without_hook_secrets(cfg, env))]
     stop = {"sig": None}
 
     def forward(signum, _frame):

@@ -15,6 +15,7 @@ import jmespath
 import jsonschema
 import yaml
 
+from .run_env import DEFAULT_PASS_ENV
 from .schema_regex import anchored_schema
 
 CONFIG_ENV = "SKYFORGE_CONFIG"
@@ -67,6 +68,7 @@ SECTIONS: Dict[str, Dict[str, tuple]] = {
         "secret_env": (list, ["*SECRET*", "*TOKEN*", "*PASSWORD*", "*PASSWD*", "*_KEY",
                                "*CREDENTIAL*", "*PRIVATE*"]),
         "kill_leftovers": (bool, True),
+        "pass_env": (list, DEFAULT_PASS_ENV),
     },
     "events": {
         "keepalive": (_NUM, 15.0),
@@ -236,6 +238,7 @@ def parse(raw: Any, path: str) -> Config:
             raise ConfigError(f"{where}: playbooks.{name}.on_cancel: '{entry.on_cancel}' is not "
                               f"a catalog entry (known: {', '.join(sorted(playbooks))})")
     sections["executor"]["secret_env"] = [str(p) for p in sections["executor"]["secret_env"]]
+    sections["executor"]["pass_env"] = [str(p) for p in sections["executor"]["pass_env"]]
     for key, value in sections["executor"]["env"].items():
         if not isinstance(value, str):
             raise ConfigError(f"{where}: executor.env.{key}: environment values must be strings "

@@ -11,7 +11,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-from . import targets, vars_policy
+from . import secret_vars, targets, vars_policy
 from .store import IdempotencyConflict, QueueFull
 
 REQUEST_KEYS = {"playbook", "vars", "limit", "tags", "priority"}
@@ -103,19 +103,29 @@ def lock_key(entry, request):
 
 
 def submit_run(config, store, request, idempotency_key=None):
-    """Validate and queue a run; return (run, created). Raises ApiError."""
+    """Validate and queue a run; return (run, created). Raises ApiError.
+
+    Secret vars are stored apart: the run, its lock key and its idempotency hash only ever
+    see them masked (a repeated Idempotency-Key with another secret value returns the
+    first run)."""
     try:
         entry, clean = normalise_request(config, request)
+        shown, secrets = secret_vars.split(entry.schema, clean["vars"])
+    except ValueError as exc:
+        store.count_rejected("invalid")
+        raise ApiError(422, str(exc), path=str(exc).split(":", 1)[0]) from None
     except ApiError as exc:
         store.count_rejected("not_found" if exc.status == 404 else "invalid")
         raise
+    clean = dict(clean, vars=shown)
     now = time.time()
     ttl = config.queue["ttl"]
     run = dict(clean, id=uuid.uuid4().hex, lock_key=lock_key(entry, clean), created_at=now,
                expires_at=now + ttl if ttl else None, timeout=entry.timeout)
     request_hash = hashlib.sha256(json.dumps(clean, sort_keys=True).encode()).hexdigest()
     try:
-        return store.submit(run, idempotency_key, request_hash, config.queue["max_depth"])
+        return store.submit(run, idempotency_key, request_hash, config.queue["max_depth"],
+                            secrets=secrets or None)
     except QueueFull as exc:
         raise ApiError(429, f"{exc}; retry later", headers={
             "Retry-After": str(config.queue["retry_after"])}) from None

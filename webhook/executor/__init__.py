@@ -21,6 +21,7 @@ class Job:
     tags: Optional[list]
     timeout: float
     phase: str = "main"
+    secrets: tuple = ()   # values to mask in everything the run reports
 
 
 @dataclasses.dataclass

@@ -13,6 +13,7 @@ import threading
 import time
 
 from .. import vars_policy
+from ..run_env import run_environment
 from . import Executor, Outcome, extravars, procs
 
 BATCH_MAX = 500
@@ -29,9 +30,7 @@ class RunnerExecutor(Executor):
         remove_private_dirs(run_id)
 
     def _env(self, job):
-        env = dict(os.environ)
-        env.update(self.config.executor["env"])
-        env.update(job.entry.env)
+        env = run_environment(self.config, job.entry)
         env[procs.TAG_VAR] = job.run_id
         if job.entry.cwd:
             # what a shell would set for a command started there; the collection's playbooks
@@ -58,6 +57,7 @@ class RunnerExecutor(Executor):
             "private_data_dir": rundir, "ident": job.ident, "playbook": job.entry.playbook,
             "inventory": job.entry.inventory, "cwd": job.entry.cwd, "extravars_file": path,
             "limit": job.limit, "tags": job.tags, "secret_env": self.config.executor["secret_env"],
+            "secret_values": list(job.secrets),
             "parent_pid": os.getpid(),
         }
 

@@ -20,37 +20,16 @@ import threading
 import time
 
 from . import procs
+from .masking import Masker
 
-MASK = "********"
-MIN_SECRET_LEN = 4
-
-
-def secret_values(environ, patterns):
-    values = set()
-    for name, value in environ.items():
-        if len(value) >= MIN_SECRET_LEN and any(fnmatch.fnmatchcase(name.upper(), p.upper())
-                                                for p in patterns):
-            values.add(value)
-    return sorted(values, key=len, reverse=True)
+def secret_env_values(environ, patterns):
+    return [value for name, value in environ.items()
+            if any(fnmatch.fnmatchcase(name.upper(), p.upper()) for p in patterns)]
 
 
-def redact(value, secrets):
-    """Mask secrets in any string inside ``value``; drop environment mappings."""
-    if isinstance(value, str):
-        for secret in secrets:
-            if secret in value:
-                value = value.replace(secret, MASK)
-        return value
-    if isinstance(value, dict):
-        return {k: redact(v, secrets) for k, v in value.items() if k not in ("env",)}
-    if isinstance(value, list):
-        return [redact(v, secrets) for v in value]
-    return value
-
-
-def redact_in_place(event, secrets):
+def redact_in_place(event, mask):
     """ansible-runner writes the dict the handler got to job_events/: clean it in place."""
-    clean = redact(event, secrets)
+    clean = mask(event)
     event.clear()
     event.update(clean)
 
@@ -60,7 +39,8 @@ class Shim:
         self.spec = spec
         self.out = out
         self.lock = threading.Lock()
-        self.secrets = secret_values(os.environ, spec["secret_env"])
+        self.mask = Masker(secret_env_values(os.environ, spec["secret_env"])
+                           + list(spec.get("secret_values") or ()))
         self.protected = set()
         self.done = threading.Event()
 
@@ -71,7 +51,7 @@ class Shim:
             self.out.flush()
 
     def on_event(self, event):
-        redact_in_place(event, self.secrets)
+        redact_in_place(event, self.mask)
         self.emit("event", e=event)
         return True
 
@@ -90,7 +70,7 @@ class Shim:
         except (OSError, ValueError):
             return
         data.pop("env", None)
-        data = redact(data, self.secrets)
+        data = self.mask(data)
         tmp = path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as handle:
             json.dump(data, handle)
@@ -150,7 +130,7 @@ class Shim:
             runner = ansible_runner.run(**kwargs)
             status, rc = runner.status, runner.rc
         except Exception as exc:  # the worker turns this into an `error` run
-            self.emit("error", message=f"{type(exc).__name__}: {redact(str(exc), self.secrets)}")
+            self.emit("error", message=f"{type(exc).__name__}: {self.mask(str(exc))}")
             status, rc = "error", None
         self.scrub_command_file()
         self.done.set()

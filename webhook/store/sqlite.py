@@ -58,6 +58,18 @@ CREATE TABLE IF NOT EXISTS workers (
   host TEXT, pid INTEGER, started_at REAL, heartbeat_at REAL,
   slots INTEGER, busy INTEGER, runs TEXT, stopped_at REAL
 );
+-- values of catalog vars declared x-skyforge-secret: kept only while the run may still use
+-- them (queued, running, its on_cancel clean-up); the triggers delete them as soon as the
+-- run is over, whichever code path ends it, and secure_delete zeroes the freed bytes
+CREATE TABLE IF NOT EXISTS run_secrets (
+  run_id TEXT PRIMARY KEY,
+  data TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS run_secrets_end AFTER UPDATE OF status, cleaning ON runs
+  WHEN NEW.status IN ('successful', 'failed', 'canceled', 'error') AND NEW.cleaning = 0
+  BEGIN DELETE FROM run_secrets WHERE run_id = NEW.id; END;
+CREATE TRIGGER IF NOT EXISTS run_secrets_gone AFTER DELETE ON runs
+  BEGIN DELETE FROM run_secrets WHERE run_id = OLD.id; END;
 CREATE TABLE IF NOT EXISTS counters (
   name TEXT NOT NULL, labels TEXT NOT NULL, value REAL NOT NULL,
   PRIMARY KEY (name, labels)
@@ -119,6 +131,10 @@ class SqliteStore(Store):
         if conn is None or self._local.pid != os.getpid():
             conn = sqlite_db.connect(self.path)
             conn.execute("PRAGMA synchronous=NORMAL")
+            # deleted rows (a run's secrets) are overwritten, not left in free pages, and the
+            # WAL is cut back to nothing when it restarts, so old frames do not linger
+            conn.execute("PRAGMA secure_delete=ON")
+            conn.execute("PRAGMA journal_size_limit=0")
             # checkpoints (and their fsync) run in a background thread, not in the commit of
             # whichever request crossed the threshold; this is only the safety net
             conn.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
@@ -135,6 +151,7 @@ class SqliteStore(Store):
 
     def _checkpoint_loop(self):
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=0)
+        conn.execute("PRAGMA journal_size_limit=0")
         while True:
             time.sleep(CHECKPOINT_INTERVAL)
             try:
@@ -235,13 +252,13 @@ class SqliteStore(Store):
                                            now)])
 
     # -- submission -----------------------------------------------------------------
-    def submit(self, run, idempotency_key, request_hash, max_depth):
-        result = self._submit(run, idempotency_key, request_hash, max_depth)
+    def submit(self, run, idempotency_key, request_hash, max_depth, secrets=None):
+        result = self._submit(run, idempotency_key, request_hash, max_depth, secrets)
         if isinstance(result, QueueFull):  # raised after the commit that counted it
             raise result
         return result
 
-    def _submit(self, run, idempotency_key, request_hash, max_depth):
+    def _submit(self, run, idempotency_key, request_hash, max_depth, secrets):
         with self._tx() as cur:
             if idempotency_key is not None:
                 row = cur.execute("SELECT id, request_hash FROM runs WHERE idem_key = ?",
@@ -265,6 +282,9 @@ class SqliteStore(Store):
                  json.dumps(run["tags"]) if run.get("tags") else None, run["priority"],
                  run.get("lock_key"), run["created_at"], run.get("expires_at"), run.get("timeout"),
                  idempotency_key, request_hash))
+            if secrets:
+                cur.execute("INSERT INTO run_secrets (run_id, data) VALUES (?, ?)",
+                            (run["id"], json.dumps(secrets)))
             self._events(cur, run["id"], [("run.queued", {
                 "playbook": run["playbook"], "priority": run["priority"],
                 "lock_key": run.get("lock_key")}, run["created_at"])])
@@ -408,6 +428,10 @@ class SqliteStore(Store):
                 self._observe(cur, "cancel_latency_seconds", {}, 0.0)
                 return self._get(cur, run_id), "canceled"
             return self._get(cur, run_id), "requested"
+
+    def run_secrets(self, run_id):
+        rows = self._read("SELECT data FROM run_secrets WHERE run_id = ?", (run_id,))
+        return json.loads(rows[0][0]) if rows else {}
 
     def cancel_requested(self, run_id):
         rows = self._read("SELECT cancel_requested_at FROM runs WHERE id = ?", (run_id,))
