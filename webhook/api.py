@@ -12,6 +12,7 @@ from .openapi import openapi_document
 from .service import ApiError, cancel_run, iso, run_view, submit_run
 from .state import services
 from .store import STATES
+from .streams import bounded
 
 API = "/api/v1"
 MAX_PAGE = 500
@@ -42,6 +43,7 @@ def _run_or_404(run_id):
 def json_body():
     if not request.is_json:
         raise ApiError(415, "send the request as JSON (Content-Type: application/json)")
+    request.get_data(cache=True)   # a body cut short or stalled: 408 (webhook.hardening)
     body = request.get_json(silent=True)
     if body is None:
         raise ApiError(400, "the request body is not valid JSON")
@@ -109,8 +111,8 @@ def make_api_blueprint():
             raise ApiError(400, f"Last-Event-ID must be an event sequence number from 0 to "
                                 f"{MAX_SEQ}, got '{raw[:40]}'")
         after = int(raw)
-        stream = ev.sse(svc.store, svc.notifier, run_id, after, cfg["page_size"],
-                        cfg["keepalive"])
+        stream = bounded(ev.sse(svc.store, svc.notifier, run_id, after, cfg["page_size"],
+                                cfg["keepalive"]))
         return Response(stream_with_context(stream), mimetype="text/event-stream",
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
@@ -123,7 +125,7 @@ def make_api_blueprint():
                                   svc.config.events["keepalive"], live)
         if not live:
             return Response("".join(chunks), mimetype="text/plain")
-        return Response(stream_with_context(chunks), mimetype="text/plain",
+        return Response(stream_with_context(bounded(chunks)), mimetype="text/plain",
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @bp.post("/runs/<run_id>/cancel")

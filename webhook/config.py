@@ -36,6 +36,10 @@ SECTIONS: Dict[str, Dict[str, tuple]] = {
         "workers": (int, 2),
         "threads": (int, 32),
         "max_body_bytes": (int, 1024 * 1024),
+        "connections": (int, 4000),
+        "request_timeout": (_NUM, 10.0),
+        "max_streams": (int, 1000),
+        "max_streams_per_token": (int, 200),
     },
     "queue": {
         "max_depth": (int, 1000),

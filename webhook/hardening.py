@@ -13,7 +13,7 @@ import json
 
 from flask import jsonify, request
 from flask.json.provider import DefaultJSONProvider
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 
 def _refuse_constant(name):
@@ -58,11 +58,36 @@ def install(app):
     app.json.sort_keys = sort_keys
     limit = app.config.get("MAX_CONTENT_LENGTH")
 
+    stall = app.extensions["skyforge"].config.server["request_timeout"]
+
+    @app.before_request
+    def bound_stalls():
+        # a body that stops arriving, or an answer nobody reads, frees its connection
+        sock = request.environ.get("gunicorn.socket")
+        if sock is not None:
+            sock.settimeout(stall)
+
+    @app.teardown_request
+    def unbound(_exc):
+        # between requests gunicorn's own keep-alive timeout applies
+        sock = request.environ.get("gunicorn.socket")
+        if sock is not None:
+            sock.settimeout(None)
+
     if limit:
         @app.before_request
         def buffer_body():
             if not request.path.startswith("/hooks/"):   # hooks call it after their check
                 buffer_chunked_body(limit)
+
+    @app.errorhandler(TimeoutError)
+    @app.errorhandler(ClientDisconnected)
+    def stalled(_exc):
+        resp = jsonify({"error": f"the request body ended early or stalled for {stall} s "
+                                 "(server.request_timeout)", "status": 408})
+        resp.status_code = 408
+        resp.headers["Connection"] = "close"
+        return resp
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_exc):

@@ -110,6 +110,10 @@ class Store(abc.ABC):
     def ping(self) -> bool: ...
 
     @abc.abstractmethod
+    def run_marks(self, run_ids) -> dict:
+        """{run id: a value that changes with its events, status or clean-up}."""
+
+    @abc.abstractmethod
     def change_token(self):
         """A cheap value that changes whenever another process commits."""
 

@@ -117,7 +117,7 @@ def _run(row):
 class SqliteStore(Store):
     def __init__(self, path):
         self.path = path
-        self._local = threading.local()
+        self._local = sqlite_db.os_thread_local()
         self._thread_lock = threading.Lock()
         self._lock_pid = None
         self._checkpointer_pid = None
@@ -146,14 +146,13 @@ class SqliteStore(Store):
         if self._checkpointer_pid == os.getpid():
             return
         self._checkpointer_pid = os.getpid()
-        threading.Thread(target=self._checkpoint_loop, name="wal-checkpoint",
-                         daemon=True).start()
+        sqlite_db.start_os_thread(self._checkpoint_loop)
 
-    def _checkpoint_loop(self):
+    def _checkpoint_loop(self, sleep):
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=0)
         conn.execute("PRAGMA journal_size_limit=0")
         while True:
-            time.sleep(CHECKPOINT_INTERVAL)
+            sleep(CHECKPOINT_INTERVAL)
             try:
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
             except sqlite3.OperationalError:
@@ -343,6 +342,15 @@ class SqliteStore(Store):
         rows = self._read("SELECT seq, type, ts, data FROM events WHERE run_id = ? AND seq > ? "
                           "ORDER BY seq LIMIT ?", (run_id, after, limit))
         return [{"seq": s, "type": t, "ts": ts, "data": json.loads(d)} for s, t, ts, d in rows]
+
+    def run_marks(self, run_ids):
+        marks = {}
+        for i in range(0, len(run_ids), 500):
+            chunk = run_ids[i:i + 500]
+            rows = self._read("SELECT id, last_seq, status, cleaning FROM runs WHERE id IN "
+                              f"({','.join('?' * len(chunk))})", chunk)
+            marks.update((r[0], tuple(r[1:])) for r in rows)
+        return marks
 
     def change_token(self):
         return self._conn().execute("PRAGMA data_version").fetchone()[0]
