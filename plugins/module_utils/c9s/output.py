@@ -15,7 +15,7 @@ __metaclass__ = type
 import os
 import tempfile
 
-from ansible_collections.skyforge.labs.plugins.module_utils.c9s import pack
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s import pack, yaml_emit
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s.plan import plan_render
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.common.files import AtomicFile, sha256_file
@@ -39,7 +39,7 @@ def write_manifests(lab, plan, handle):
         summary.append({"name": obj["metadata"]["name"], "bytes": size,
                         "keys": len(obj.get("data", {})) + len(obj.get("binaryData", {}))})
         handle.write(b"---\n")
-        handle.write(dump_yaml(obj).encode("utf-8"))
+        handle.write((yaml_emit.emit(obj, dump_yaml) or dump_yaml(obj)).encode("utf-8"))
         del obj
     handle.write(b"---\n")
     for chunk in topology_yaml_chunks(plan.topology):
@@ -54,7 +54,12 @@ _NODES_PER_CHUNK = 64
 def topology_yaml_chunks(topology):
     """dump_yaml(topology), produced piecewise: the YAML representer needs ~10x the size of
     the mounts table in memory, so the table is dumped a few nodes at a time and indented
-    under its key (the same text a whole-object dump gives, see the unit tests)."""
+    under its key (the same text a whole-object dump gives, see the unit tests).  The
+    purpose-written emitter comes first; this is its fallback."""
+    text = yaml_emit.emit(topology, dump_yaml)
+    if text is not None:
+        yield text
+        return
     mounts = (topology["spec"].get("deployment") or {}).get("filesFromConfigMap")
     if not mounts:
         yield dump_yaml(topology)

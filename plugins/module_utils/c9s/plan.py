@@ -118,6 +118,7 @@ def plan_render(lab, namespace, name=None, api_version=API_VERSIONS[0],
     wanted = _collect(lab, clab, plan, api_version)
     warn_nodes(lab, clab, plan, wanted, api_version)
     warn_definition(clab, plan, api_version, topo_name, naming, node_map)
+    _refuse_oversized_topology(clab, clab_text, plan, wanted, node_map, topo_name, large_file_url)
 
     described, blobs = _describe(lab, wanted, plan)
     cm_of = _pack(blobs, plan, topo_name, max_configmap_bytes, large_file_url)
@@ -242,6 +243,30 @@ def _mount(clab, wanted, node_map, described, cm_of, plan, large_file_url):
             % (base_url, short_list(f["path"] for f in plan.large_files)))
 
 
+_MOUNT_JSON = len('{"configMapName":"","configMapPath":"","filePath":"","mode":"read"},')
+_URL_JSON = len('{"filePath":"","url":"/"},')
+
+
+def _refuse_oversized_topology(clab, clab_text, plan, wanted, node_map, topo_name, large_file_url):
+    """Fail before any file is read when the Topology cannot fit whatever the packing:
+    a lower bound of its size is the definition plus, per mounted file, the shortest
+    entry it can get (a ConfigMap name and key are at least NAME_HASH_LEN and
+    KEY_HASH_LEN long)."""
+    least_cm = min(len(topo_name), 1) + len("-files-") + pack.NAME_HASH_LEN
+    total = 0 if plan.renamed else len(clab_text)
+    for node, entries in wanted.items():
+        k8s_node = node_map[node]
+        for file_path in set(_mount_path(clab, ref, path, k8s_node) for path, _mode, ref in entries):
+            entry = _MOUNT_JSON + least_cm + pack.KEY_HASH_LEN + len(file_path)
+            if large_file_url:
+                entry = min(entry, _URL_JSON + 2 * len(file_path) + len(large_file_url.rstrip("/")))
+            total += entry
+    if total > TOPOLOGY_MAX_BYTES:
+        raise LabError("the Topology object would be at least %d bytes, over the %d byte limit etcd accepts "
+                       "by default; split the lab or move inline startup-configs into files"
+                       % (total, TOPOLOGY_MAX_BYTES), field="spec")
+
+
 def _check_topology_size(plan):
     size = pack.serialized_size(plan.topology)
     if size > TOPOLOGY_MAX_BYTES:
@@ -341,8 +366,10 @@ def _rename_definition(clab, renamed):
 def _mount_path(clab, ref, path, k8s_node):
     """Where containerlab in the launcher looks for `path`: `__clabNodeName__` expands to
     the node's (possibly renamed) name there."""
+    if k8s_node == ref.node:
+        return path
     raw = _raw_source(clab, ref)
-    if k8s_node == ref.node or clab_utils.NODE_NAME not in raw:
+    if clab_utils.NODE_NAME not in raw:
         return path
     renamed = clab_utils.lab_relpath(clab_utils.expand_node_name(raw, k8s_node))
     return renamed + path[len(ref.lab_path):]

@@ -49,6 +49,7 @@ class LabDir(object):
         # what errors about the topology name: the path the caller gave, when it gave the file
         self.clab_origin = clab_path or "%s in %s" % (clab_file, root)
         self._reals = {}
+        self._dirs = {}
 
     def __enter__(self):
         return self
@@ -58,16 +59,29 @@ class LabDir(object):
 
     def close(self):
         self._reals = {}
+        self._dirs = {}
 
     def _real(self, relpath):
         real = self._reals.get(relpath)
         if real is None:
-            real = os.path.realpath(os.path.join(self.root, relpath))
+            real = self._resolve(relpath)
             if real != self.root and not real.startswith(self.root + os.sep):
                 raise LabError("%s in %s resolves to %s, outside the lab; copy the file into the lab "
                                "directory instead of linking it" % (relpath, self.origin, real), path=relpath)
             self._reals[relpath] = real
         return real
+
+    def _resolve(self, relpath):
+        """os.path.realpath(root/relpath), with one realpath per directory: the file itself
+        needs resolving only when it is a link (one lstat, not one per path component)."""
+        parent, leaf = posixpath.split(relpath)
+        if not parent or leaf in ("", ".", ".."):
+            return os.path.realpath(os.path.join(self.root, relpath))
+        real_parent = self._dirs.get(parent)
+        if real_parent is None:
+            real_parent = self._dirs[parent] = self._resolve(parent)
+        real = os.path.join(real_parent, leaf)
+        return os.path.realpath(real) if os.path.islink(real) else real
 
     def read(self, relpath):
         with open(self._real(relpath), "rb") as handle:
@@ -96,11 +110,19 @@ class LabDir(object):
         return found
 
     def listdir(self, relpath):
-        real = os.path.join(self.root, relpath)
         try:
-            return sorted(name for name in os.listdir(real) if os.path.isfile(os.path.join(real, name)))
+            with os.scandir(os.path.join(self.root, relpath)) as entries:
+                return sorted(entry.name for entry in entries if _is_file(entry))
         except OSError:
             return []
+
+
+def _is_file(entry):
+    """os.path.isfile for a scandir entry, without a stat unless it is a link."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 class LabBundle(object):
