@@ -21,7 +21,8 @@ Any other string value is handed to `dump` alone and used when PyYAML writes it 
 line (quoted: the text does not depend on its position; netlab's files often end lines
 with a space, which makes PyYAML double-quote them).  Anything else (long or unusual
 keys, floats, lists in lists, ...) declines the whole object.  The unit tests compare
-both paths on hostile and random inputs and on the example labs.
+both paths on hostile and random inputs and on the example labs.  Types are checked
+exactly (type() is, not isinstance): subclasses of str or dict take the PyYAML path.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -69,7 +70,7 @@ class _Emitter(object):
         return text
 
     def key(self, value):
-        if type(value) is not str or len(value) > _SIMPLE_KEY_MAX or not _PLAIN.match(value):
+        if type(value) is not str or len(value) > _SIMPLE_KEY_MAX or not _PLAIN.match(value):  # pylint: disable=unidiomatic-typecheck
             raise _Fallback()
         text = self._keys[value] = self.scalar(value)
         return text
@@ -133,7 +134,7 @@ class _Emitter(object):
         for key in sorted(mapping):
             item = mapping[key]
             key_text = keys.get(key) or self.key(key)
-            if type(item) is str:     # the common case, inlined
+            if type(item) is str:     # pylint: disable=unidiomatic-typecheck; the common case, inlined
                 text = scalars.get(item)
                 if text is not None:
                     out.append("%s%s: %s\n" % (lead, key_text, text))
@@ -144,7 +145,7 @@ class _Emitter(object):
             text = self.value(item, indent)
             if text is not None:
                 out.append(text)
-            elif type(item) is dict:
+            elif type(item) is dict:  # pylint: disable=unidiomatic-typecheck
                 out.append("\n")
                 self.mapping(item, indent + 2)
             else:
@@ -160,7 +161,7 @@ class _Emitter(object):
             if text is not None:
                 out.append(prefix)
                 out.append(text)
-            elif type(item) is dict:
+            elif type(item) is dict:  # pylint: disable=unidiomatic-typecheck
                 self.mapping(item, indent + 2, first_prefix=prefix + " ")
             else:
                 raise _Fallback()     # a list in a list: `- - x`, left to PyYAML
@@ -171,7 +172,7 @@ def emit(obj, dump=None):
 
     `dump` is that generic dumper (c9s.dump_yaml); given, one-line strings the fast path
     does not know (quoted scalars) are written by it alone, in place."""
-    if type(obj) is not dict or not obj:
+    if type(obj) is not dict or not obj:  # pylint: disable=unidiomatic-typecheck
         return None
     emitter = _Emitter(dump)
     try:
