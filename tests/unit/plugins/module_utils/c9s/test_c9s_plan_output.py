@@ -620,12 +620,12 @@ def test_a_lab_too_big_for_one_topology_is_refused_before_its_files_are_read(tmp
         (many / ("%05d-%s" % (index, "x" * 100))).write_bytes(b"")
     lab = make_lab(tmp_path / "lab", "name: big\ntopology: {nodes: {r1: {binds: ['many:/etc/many']}}}\n", {})
     reads = []
-    real_read = c9s.LabDir.read
-    monkeypatch.setattr(c9s.LabDir, "read", lambda self, relpath: reads.append(relpath) or real_read(self, relpath))
+    real_read = source.LabDir.read
+    monkeypatch.setattr(source.LabDir, "read", lambda self, relpath: reads.append(relpath) or real_read(self, relpath))
     with pytest.raises(LabError, match=r"Topology object would be at least \d+ bytes, over the 1507328 byte limit"):
         render(lab, tmp_path)
     assert reads == ["clab.yml"]
-    comment = "# " + "c" * c9s.TOPOLOGY_MAX_BYTES + "\n"
+    comment = "# " + "c" * plan.TOPOLOGY_MAX_BYTES + "\n"
     lab = make_lab(tmp_path / "lab2", comment + "name: big\ntopology: {nodes: {r1: {}}}\n", {})
     with pytest.raises(LabError, match="at least"):
         render(lab, tmp_path)
@@ -647,10 +647,10 @@ def test_the_early_size_check_never_refuses_a_topology_that_fits(tmp_path, monke
     else:
         lab = make_lab(tmp_path / "lab", LAYERED, LAYERED_FILES)
         options = {"max_configmap_bytes": 2000}
-    with c9s.open_lab(lab) as opened:
-        size = configmaps.serialized_size(c9s.plan_render(opened, "lab-ns", **options).topology)
-    monkeypatch.setattr(c9s, "TOPOLOGY_MAX_BYTES", size)
+    with source.open_lab(lab) as opened:
+        size = configmaps.serialized_size(plan.plan_render(opened, "lab-ns", **options).topology)
+    monkeypatch.setattr(plan, "TOPOLOGY_MAX_BYTES", size)
     render(lab, tmp_path, **options)
-    monkeypatch.setattr(c9s, "TOPOLOGY_MAX_BYTES", size - 1)
+    monkeypatch.setattr(plan, "TOPOLOGY_MAX_BYTES", size - 1)
     with pytest.raises(LabError, match="Topology object would be"):
         render(lab, tmp_path, **options)
