@@ -1,6 +1,6 @@
 """Webhook service benchmark: `.venv/bin/python bench/bench_webhook.py [--quick]`.
 
-Starts the real service (gunicorn gthread workers + `python -m webhook worker`, SQLite in a
+Starts the real service (gunicorn gevent workers + `python -m webhook worker`, SQLite in a
 temporary data_dir) and measures, in one run:
 
 1. submissions/s and p99 latency of POST /api/v1/runs (client: `wrk` with a POST script
@@ -101,12 +101,16 @@ def _wrk(tmp, port, connections, duration):
             "errors": int(errors) + int(non2xx), "clients": f"wrk, {connections} connections"}
 
 
-def bench_submissions(tmp, procs, threads, duration, warmup=1.0):
-    svc = Service(tmp, server={"workers": 2, "threads": 16}, queue={"max_depth": 10 ** 7})
+def bench_submissions(tmp, procs, threads, duration, warmup=1.0, svc=None):
+    """Against a new service in ``tmp``, or the running ``svc`` (left running)."""
+    own = svc is None
+    if own:
+        svc = Service(tmp, server={"workers": 2}, queue={"max_depth": 10 ** 7})
     try:
-        svc.start_api()
+        if own:
+            svc.start_api()
         if shutil.which("wrk"):
-            result = _wrk(tmp, svc.port, procs * threads, duration)
+            result = _wrk(svc.dir, svc.port, procs * threads, duration)
             result["stored"] = svc.get("/api/v1/runs?limit=1")["total"]
             return result
         ctx = multiprocessing.get_context("fork")
@@ -131,7 +135,8 @@ def bench_submissions(tmp, procs, threads, duration, warmup=1.0):
                 "errors": errors, "stored": total,
                 "clients": f"python http.client, {procs} processes x {threads} threads"}
     finally:
-        svc.stop()
+        if own:
+            svc.stop()
 
 
 # -- 2..5 need a worker ---------------------------------------------------------------------

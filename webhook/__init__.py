@@ -19,6 +19,7 @@ from .metrics import make_registry
 from .service import ApiError
 from .state import KEY, Services
 from .store import open_store
+from .streams import StreamLimiter
 
 _BLUEPRINT_FACTORIES = []
 
@@ -40,7 +41,9 @@ def create_app(config=None):
     store = open_store(config)
     app.extensions[KEY] = Services(config=config, store=store,
                                    notifier=Notifier(store, config.events["poll_interval"]),
-                                   metrics=make_registry(config, store))
+                                   metrics=make_registry(config, store),
+                                   streams=StreamLimiter(config.server["max_streams"],
+                                                         config.server["max_streams_per_token"]))
     for factory in [make_api_blueprint, make_health_blueprint] + _BLUEPRINT_FACTORIES:
         app.register_blueprint(factory())
 
@@ -49,6 +52,8 @@ def create_app(config=None):
         resp = jsonify(exc.body())
         resp.status_code = exc.status
         resp.headers.update(exc.headers)
+        if exc.status in (401, 413):   # a refused sender's body is never read
+            resp.headers["Connection"] = "close"
         return resp
 
     @app.errorhandler(HTTPException)

@@ -3,15 +3,10 @@
 import argparse
 import logging
 import os
-import signal
-import subprocess
 import sys
-import time
 
 from . import config as config_mod
 from . import tokens_cli
-
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _load(args):
@@ -35,35 +30,10 @@ def cmd_worker(args):
 
 
 def cmd_serve(args):
-    """The embedded default: gunicorn for the API and one worker process, supervised
-    together; when either exits the other is stopped."""
-    _load(args)  # fail early on a bad config
-    env = dict(os.environ)
-    gunicorn = [sys.executable, "-m", "gunicorn", "-c", os.path.join(HERE, "gunicorn.conf.py"),
-                "webhook:create_app()"]
-    worker = [sys.executable, "-m", "webhook", "worker"]
-    children = [subprocess.Popen(gunicorn, env=env), subprocess.Popen(worker, env=env)]
-    stop = {"sig": None}
-
-    def forward(signum, _frame):
-        stop["sig"] = signum
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signum)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    while all(c.poll() is None for c in children):
-        time.sleep(0.2)
-    for child in children:
-        if child.poll() is None:
-            child.terminate()
-    for child in children:
-        try:
-            child.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            child.kill()
-    return 0 if stop["sig"] else max(c.returncode or 0 for c in children) or 1
+    """The embedded default: gunicorn for the API and one worker process, each restarted
+    on its own when it dies (webhook.serve)."""
+    from .serve import serve
+    return serve(_load(args))  # fails early on a bad config
 
 
 def cmd_check(args):

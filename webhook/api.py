@@ -1,5 +1,6 @@
 """The /api/v1 blueprint and the health/metrics endpoints."""
 
+import re
 import time
 from urllib.parse import urlencode
 
@@ -11,9 +12,12 @@ from .openapi import openapi_document
 from .service import ApiError, cancel_run, iso, run_view, submit_run
 from .state import services
 from .store import STATES
+from .streams import bounded
 
 API = "/api/v1"
 MAX_PAGE = 500
+MAX_SEQ = 2 ** 62   # sequence numbers are SQLite integers (64-bit signed)
+SEQ = re.compile(r"[0-9]{1,19}")
 
 
 def _int_arg(name, default, low, high):
@@ -39,6 +43,7 @@ def _run_or_404(run_id):
 def json_body():
     if not request.is_json:
         raise ApiError(415, "send the request as JSON (Content-Type: application/json)")
+    request.get_data(cache=True)   # a body cut short or stalled: 408 (webhook.hardening)
     body = request.get_json(silent=True)
     if body is None:
         raise ApiError(400, "the request body is not valid JSON")
@@ -93,7 +98,7 @@ def make_api_blueprint():
             request.accept_mimetypes.best_match(["text/event-stream", "application/json"]) \
             == "application/json"
         if want_json:
-            after = _int_arg("after", 0, 0, 2 ** 62)
+            after = _int_arg("after", 0, 0, MAX_SEQ)
             limit = _int_arg("limit", cfg["page_size"], 1, MAX_PAGE)
             items = svc.store.events_after(run_id, after, limit)
             run = svc.store.get_run(run_id)
@@ -102,13 +107,12 @@ def make_api_blueprint():
                             "next_after": last, "more": len(items) == limit,
                             "finished": ev.run_closed(run) and run["last_seq"] <= last})
         raw = request.headers.get("Last-Event-ID") or "0"
-        try:
-            after = max(0, int(raw))
-        except ValueError:
-            raise ApiError(400, f"Last-Event-ID must be an event sequence number, got '{raw}'") \
-                from None
-        stream = ev.sse(svc.store, svc.notifier, run_id, after, cfg["page_size"],
-                        cfg["keepalive"])
+        if not SEQ.fullmatch(raw) or int(raw) > MAX_SEQ:
+            raise ApiError(400, f"Last-Event-ID must be an event sequence number from 0 to "
+                                f"{MAX_SEQ}, got '{raw[:40]}'")
+        after = int(raw)
+        stream = bounded(ev.sse(svc.store, svc.notifier, run_id, after, cfg["page_size"],
+                                cfg["keepalive"]))
         return Response(stream_with_context(stream), mimetype="text/event-stream",
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
@@ -121,7 +125,7 @@ def make_api_blueprint():
                                   svc.config.events["keepalive"], live)
         if not live:
             return Response("".join(chunks), mimetype="text/plain")
-        return Response(stream_with_context(chunks), mimetype="text/plain",
+        return Response(stream_with_context(bounded(chunks)), mimetype="text/plain",
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @bp.post("/runs/<run_id>/cancel")

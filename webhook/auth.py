@@ -36,8 +36,8 @@ RANK = {role: n for n, role in enumerate(ROLES)}
 OPEN = None
 HOOK = "hook"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-_HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 REALM = 'Bearer realm="skyforge"'
 
 
@@ -85,9 +85,9 @@ def parse_section(raw, where, _base=None) -> AuthConfig:
             raise ConfigError(f"{at}: unknown key '{extra[0]}' (known: name, role, sha256); "
                               "the config holds the token's SHA-256, never the token")
         name, digest = item.get("name"), item.get("sha256")
-        if not isinstance(name, str) or not NAME_RE.match(name):
+        if not isinstance(name, str) or not NAME_RE.fullmatch(name):
             raise ConfigError(f"{at}.name: a short name of letters, digits, '_.@-' is required")
-        if not isinstance(digest, str) or not _HEX64.match(digest):
+        if not isinstance(digest, str) or not _HEX64.fullmatch(digest):
             raise ConfigError(f"{at}.sha256: must be 64 hex digits (the SHA-256 of the token; "
                               "`python -m webhook token --name NAME --role ROLE` prints it)")
         if name in names:
@@ -223,6 +223,7 @@ def init_app(app):
         except Denied as exc:
             resp = jsonify({"error": exc.message, "status": exc.status})
             resp.status_code = exc.status
+            resp.headers["Connection"] = "close"   # its body is never read
             if exc.status == 401:
                 resp.headers["WWW-Authenticate"] = REALM
             return resp

@@ -7,6 +7,7 @@ errors that name the key and the file.  Later features add top-level sections (`
 
 import dataclasses
 import os
+import re
 import socket
 from typing import Any, Callable, Dict
 
@@ -14,7 +15,11 @@ import jmespath
 import jsonschema
 import yaml
 
+from .run_env import DEFAULT_PASS_ENV
+from .schema_regex import anchored_schema
+
 CONFIG_ENV = "SKYFORGE_CONFIG"
+CATALOG_NAME = re.compile(r"[A-Za-z0-9_-]+")
 BIND_ENV = "SKYFORGE_BIND"
 
 
@@ -31,6 +36,10 @@ SECTIONS: Dict[str, Dict[str, tuple]] = {
         "workers": (int, 2),
         "threads": (int, 32),
         "max_body_bytes": (int, 1024 * 1024),
+        "connections": (int, 4000),
+        "request_timeout": (_NUM, 10.0),
+        "max_streams": (int, 1000),
+        "max_streams_per_token": (int, 200),
     },
     "queue": {
         "max_depth": (int, 1000),
@@ -63,6 +72,7 @@ SECTIONS: Dict[str, Dict[str, tuple]] = {
         "secret_env": (list, ["*SECRET*", "*TOKEN*", "*PASSWORD*", "*PASSWD*", "*_KEY",
                                "*CREDENTIAL*", "*PRIVATE*"]),
         "kill_leftovers": (bool, True),
+        "pass_env": (list, DEFAULT_PASS_ENV),
     },
     "events": {
         "keepalive": (_NUM, 15.0),
@@ -190,7 +200,7 @@ def _playbook(name, raw, where, base):
         jsonschema.Draft202012Validator.check_schema(entry["schema"])
     except jsonschema.SchemaError as exc:
         raise ConfigError(f"{where}.schema: not a valid JSON schema: {exc.message}") from None
-    validator = jsonschema.Draft202012Validator(entry["schema"])
+    validator = jsonschema.Draft202012Validator(anchored_schema(entry["schema"]))
     lock_expr = None
     if entry["lock"]:
         try:
@@ -224,7 +234,7 @@ def parse(raw: Any, path: str) -> Config:
     _check(playbooks_raw, dict, f"{where}: playbooks")
     playbooks = {}
     for name, entry in playbooks_raw.items():
-        if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
+        if not isinstance(name, str) or not CATALOG_NAME.fullmatch(name):
             raise ConfigError(f"{where}: playbooks: name '{name}' must use letters, digits, - and _")
         playbooks[name] = _playbook(name, entry, f"{where}: playbooks.{name}", base)
     for name, entry in playbooks.items():
@@ -232,6 +242,7 @@ def parse(raw: Any, path: str) -> Config:
             raise ConfigError(f"{where}: playbooks.{name}.on_cancel: '{entry.on_cancel}' is not "
                               f"a catalog entry (known: {', '.join(sorted(playbooks))})")
     sections["executor"]["secret_env"] = [str(p) for p in sections["executor"]["secret_env"]]
+    sections["executor"]["pass_env"] = [str(p) for p in sections["executor"]["pass_env"]]
     for key, value in sections["executor"]["env"].items():
         if not isinstance(value, str):
             raise ConfigError(f"{where}: executor.env.{key}: environment values must be strings "

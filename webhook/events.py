@@ -5,6 +5,7 @@ disk I/O) every ``events.poll_interval`` and wakes every waiting stream when any
 committed; each stream then reads only the events after its last sequence number.
 """
 
+import contextlib
 import json
 import re
 import threading
@@ -13,11 +14,29 @@ import time
 from .store import FINAL_STATES
 
 
+class _Watch:
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.generation = 0
+        self.mark = None
+        self.refs = 0
+
+
 class Notifier:
+    """Wakes waiting streams when something they show changed.
+
+    One loop per process polls ``change_token()`` every ``interval``; on a change it wakes
+    the waiters of :meth:`wait` (anything changed: the dashboard) and, after one query for
+    the runs being followed, only the waiters of :meth:`wait_run` whose run changed (new
+    events, status, clean-up): a thousand open streams cost nothing while their runs are
+    quiet, however busy the rest of the service is."""
+
     def __init__(self, store, interval):
         self.store, self.interval = store, interval
         self.generation = 0
         self.cond = threading.Condition()
+        self.runs = {}
+        self._runs_lock = threading.Lock()
         self._thread = None
         self._start_lock = threading.Lock()
 
@@ -35,13 +54,33 @@ class Notifier:
             time.sleep(self.interval)
             try:
                 token = self.store.change_token()
+                if token == last:
+                    continue
+                last = token
+                changed = self._changed_runs()
             except Exception:
                 continue
-            if token != last:
-                last = token
-                with self.cond:
-                    self.generation += 1
-                    self.cond.notify_all()
+            with self.cond:
+                self.generation += 1
+                self.cond.notify_all()
+            for watch in changed:
+                with watch.cond:
+                    watch.generation += 1
+                    watch.cond.notify_all()
+
+    def _changed_runs(self):
+        with self._runs_lock:
+            watched = dict(self.runs)
+        if not watched:
+            return []
+        marks = self.store.run_marks(list(watched))
+        changed = []
+        for run_id, watch in watched.items():
+            mark = marks.get(run_id)
+            if mark != watch.mark:
+                watch.mark = mark
+                changed.append(watch)
+        return changed
 
     def current(self):
         self._ensure_started()
@@ -52,6 +91,28 @@ class Notifier:
         with self.cond:
             self.cond.wait_for(lambda: self.generation != generation, timeout)
             return self.generation
+
+    @contextlib.contextmanager
+    def watching(self, run_id):
+        """Register interest in ``run_id`` for :meth:`wait_run` (before reading its events,
+        so no change between the read and the wait is missed)."""
+        self._ensure_started()
+        with self._runs_lock:
+            watch = self.runs.setdefault(run_id, _Watch())
+            watch.refs += 1
+        try:
+            yield watch
+        finally:
+            with self._runs_lock:
+                watch.refs -= 1
+                if not watch.refs:
+                    self.runs.pop(run_id, None)
+
+    @staticmethod
+    def wait_run(watch, generation, timeout):
+        with watch.cond:
+            watch.cond.wait_for(lambda: watch.generation != generation, timeout)
+            return watch.generation
 
 
 def envelope(event):
@@ -71,32 +132,33 @@ def follow(store, notifier, run_id, after, page, keepalive):
     """Yield ('event', e) for every event after ``after``, ('keepalive', None) when nothing
     was sent for ``keepalive`` seconds, and finally ('end', run) once the run is over and
     every event was sent."""
-    generation = notifier.current()
-    last_sent = time.monotonic()
-    while True:
-        events = store.events_after(run_id, after, page)
-        for event in events:
-            after = event["seq"]
-            yield "event", event
-        if events:
-            last_sent = time.monotonic()
-        if len(events) == page:
-            continue
-        if not events:
-            run = store.get_run(run_id)
-            if run_closed(run):
-                # the final status and run.finished commit together: drain what is left
-                tail = store.events_after(run_id, after, page)
-                if not tail:
-                    yield "end", run
-                    return
+    with notifier.watching(run_id) as watch:
+        generation = watch.generation
+        last_sent = time.monotonic()
+        while True:
+            events = store.events_after(run_id, after, page)
+            for event in events:
+                after = event["seq"]
+                yield "event", event
+            if events:
+                last_sent = time.monotonic()
+            if len(events) == page:
                 continue
-        idle = time.monotonic() - last_sent
-        if idle >= keepalive:
-            yield "keepalive", None
-            last_sent = time.monotonic()
-            idle = 0.0
-        generation = notifier.wait(generation, keepalive - idle)
+            if not events:
+                run = store.get_run(run_id)
+                if run_closed(run):
+                    # the final status and run.finished commit together: drain what is left
+                    tail = store.events_after(run_id, after, page)
+                    if not tail:
+                        yield "end", run
+                        return
+                    continue
+            idle = time.monotonic() - last_sent
+            if idle >= keepalive:
+                yield "keepalive", None
+                last_sent = time.monotonic()
+                idle = 0.0
+            generation = notifier.wait_run(watch, generation, keepalive - idle)
 
 
 def sse(store, notifier, run_id, after, page, keepalive):
@@ -125,6 +187,7 @@ def stdout_chunks(store, notifier, run_id, page, keepalive, live):
                 if text:
                     yield text
         return
+    yield ""   # the answer's head goes out now: the client knows it is following
     for kind, item in follow(store, notifier, run_id, after, page, keepalive):
         if kind == "event":
             text = _stdout(item)

@@ -1,8 +1,11 @@
 """gunicorn settings, read from the service config ($SKYFORGE_CONFIG) and $SKYFORGE_BIND.
 
-gthread workers: each SSE stream holds one thread while it is open and waits on a
-condition variable (no polling per stream), so ``server.threads`` bounds the concurrent
-streams per worker process; ``server.workers`` processes share the SQLite store.
+gevent workers: every connection is a greenlet, so open SSE streams, idle keep-alive
+connections and slow clients cost a socket and a little memory, not a thread that API
+calls and hooks would then wait for. ``server.connections`` bounds the connections of one
+process; a request head must arrive within ``server.request_timeout`` seconds (so must
+the next request on a kept-alive connection), and a body may not stall longer than that
+(``webhook.hardening``). ``server.workers`` processes share the SQLite store.
 """
 
 import os
@@ -16,9 +19,10 @@ _cfg = _config.load()
 
 bind = [_cfg.bind]
 workers = _cfg.server["workers"]
-threads = _cfg.server["threads"]
-worker_class = "gthread"
-keepalive = 30
+worker_class = "gevent"
+worker_connections = _cfg.server["connections"]
+# gevent's worker reads each request head (the first one included) under this timeout
+keepalive = max(1, int(round(_cfg.server["request_timeout"])))
 timeout = 60
 graceful_timeout = 10
 accesslog = os.environ.get("SKYFORGE_ACCESS_LOG")  # unset: no access log (it costs req/s)

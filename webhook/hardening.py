@@ -2,7 +2,8 @@
 
 * 413 says which limit (``server.max_body_bytes``) was exceeded, also for a chunked body
   without Content-Length (Werkzeug would silently cut it at the limit: a truncated body
-  would then fail as "invalid JSON" or "bad signature" instead);
+  would then fail as "invalid JSON" or "bad signature" instead); such a body is read only
+  after authentication;
 * JSON that nests too deeply for the parser, or uses NaN/Infinity (not JSON), counts as
   invalid JSON (400) instead of crashing the request (500).
 """
@@ -10,9 +11,9 @@
 import io
 import json
 
-from flask import jsonify
+from flask import jsonify, request
 from flask.json.provider import DefaultJSONProvider
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 
 def _refuse_constant(name):
@@ -33,39 +34,64 @@ def _too_large(limit):
             "status": 413}
 
 
-class ChunkedBodyLimit:
-    """WSGI middleware: read a body sent without Content-Length up to the limit, refuse a
-    longer one, and hand the app an ordinary, sized body."""
-
-    def __init__(self, app, limit):
-        self.app, self.limit = app, limit
-
-    def __call__(self, environ, start_response):
-        if environ.get("REQUEST_METHOD") in ("POST", "PUT", "PATCH") \
-                and not environ.get("CONTENT_LENGTH"):
-            data = environ["wsgi.input"].read(self.limit + 1)
-            if len(data) > self.limit:
-                body = json.dumps(_too_large(self.limit)).encode()
-                start_response("413 Request Entity Too Large", [
-                    ("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-                    ("Connection", "close")])
-                return [body]
-            environ["wsgi.input"] = io.BytesIO(data)
-            environ["CONTENT_LENGTH"] = str(len(data))
-        return self.app(environ, start_response)
+def buffer_chunked_body(limit):
+    """Read a body sent without Content-Length up to the limit (413 beyond), and hand the
+    app an ordinary, sized body. Called only once the sender is authenticated (after the
+    token check; by a hook once its signature header is there), so an anonymous client
+    cannot make the service read a body."""
+    environ = request.environ
+    if environ.get("REQUEST_METHOD") not in ("POST", "PUT", "PATCH") \
+            or environ.get("CONTENT_LENGTH") or environ.get("skyforge.buffered"):
+        return
+    data = environ["wsgi.input"].read(limit + 1)
+    if len(data) > limit:
+        raise RequestEntityTooLarge()
+    environ["wsgi.input"] = io.BytesIO(data)
+    environ["CONTENT_LENGTH"] = str(len(data))
+    environ["skyforge.buffered"] = True
 
 
 def install(app):
+    """Call after the token check is registered: before_request functions run in order."""
     sort_keys = app.json.sort_keys
     app.json = StrictJSONProvider(app)
     app.json.sort_keys = sort_keys
     limit = app.config.get("MAX_CONTENT_LENGTH")
 
+    stall = app.extensions["skyforge"].config.server["request_timeout"]
+
+    @app.before_request
+    def bound_stalls():
+        # a body that stops arriving, or an answer nobody reads, frees its connection
+        sock = request.environ.get("gunicorn.socket")
+        if sock is not None:
+            sock.settimeout(stall)
+
+    @app.teardown_request
+    def unbound(_exc):
+        # between requests gunicorn's own keep-alive timeout applies
+        sock = request.environ.get("gunicorn.socket")
+        if sock is not None:
+            sock.settimeout(None)
+
     if limit:
-        app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, limit)
+        @app.before_request
+        def buffer_body():
+            if not request.path.startswith("/hooks/"):   # hooks call it after their check
+                buffer_chunked_body(limit)
+
+    @app.errorhandler(TimeoutError)
+    @app.errorhandler(ClientDisconnected)
+    def stalled(_exc):
+        resp = jsonify({"error": f"the request body ended early or stalled for {stall} s "
+                                 "(server.request_timeout)", "status": 408})
+        resp.status_code = 408
+        resp.headers["Connection"] = "close"
+        return resp
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_exc):
         resp = jsonify(_too_large(limit))
         resp.status_code = 413
+        resp.headers["Connection"] = "close"   # the rest of the body is never read
         return resp

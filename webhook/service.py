@@ -11,7 +11,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-from . import vars_policy
+from . import secret_vars, targets, vars_policy
 from .store import IdempotencyConflict, QueueFull
 
 REQUEST_KEYS = {"playbook", "vars", "limit", "tags", "priority"}
@@ -70,14 +70,17 @@ def normalise_request(config, request):
                        path=path, errors=[{"path": _json_path(["vars"] + list(e.absolute_path)),
                                            "message": e.message} for e in errors[:20]])
     limit = request.get("limit")
-    if limit is not None and (not isinstance(limit, str) or not limit.strip()):
-        raise ApiError(422, "'limit' must be a non-empty host pattern string", path="$.limit")
+    if limit is not None:
+        try:
+            targets.check_limit(limit)
+        except ValueError as exc:
+            raise ApiError(422, str(exc), path="$.limit") from None
     tags = request.get("tags")
-    if isinstance(tags, str):
-        tags = [t.strip() for t in tags.split(",") if t.strip()]
-    if tags is not None and (not isinstance(tags, list)
-                             or not all(isinstance(t, str) and t for t in tags)):
-        raise ApiError(422, "'tags' must be a list of tag names", path="$.tags")
+    if tags is not None:
+        try:
+            tags = targets.check_tags(tags)
+        except ValueError as exc:
+            raise ApiError(422, str(exc), path="$.tags") from None
     priority = request.get("priority", config.queue["default_priority"])
     if isinstance(priority, bool) or not isinstance(priority, int) \
             or not PRIORITY_RANGE[0] <= priority <= PRIORITY_RANGE[1]:
@@ -100,19 +103,29 @@ def lock_key(entry, request):
 
 
 def submit_run(config, store, request, idempotency_key=None):
-    """Validate and queue a run; return (run, created). Raises ApiError."""
+    """Validate and queue a run; return (run, created). Raises ApiError.
+
+    Secret vars are stored apart: the run, its lock key and its idempotency hash only ever
+    see them masked (a repeated Idempotency-Key with another secret value returns the
+    first run)."""
     try:
         entry, clean = normalise_request(config, request)
+        shown, secrets = secret_vars.split(entry.schema, clean["vars"])
+    except ValueError as exc:
+        store.count_rejected("invalid")
+        raise ApiError(422, str(exc), path=str(exc).split(":", 1)[0]) from None
     except ApiError as exc:
         store.count_rejected("not_found" if exc.status == 404 else "invalid")
         raise
+    clean = dict(clean, vars=shown)
     now = time.time()
     ttl = config.queue["ttl"]
     run = dict(clean, id=uuid.uuid4().hex, lock_key=lock_key(entry, clean), created_at=now,
                expires_at=now + ttl if ttl else None, timeout=entry.timeout)
     request_hash = hashlib.sha256(json.dumps(clean, sort_keys=True).encode()).hexdigest()
     try:
-        return store.submit(run, idempotency_key, request_hash, config.queue["max_depth"])
+        return store.submit(run, idempotency_key, request_hash, config.queue["max_depth"],
+                            secrets=secrets or None)
     except QueueFull as exc:
         raise ApiError(429, f"{exc}; retry later", headers={
             "Retry-After": str(config.queue["retry_after"])}) from None

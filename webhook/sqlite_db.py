@@ -9,6 +9,8 @@ therefore serialised on an flock() of a side file.
 import fcntl
 import os
 import sqlite3
+import threading
+import time
 
 BUSY_TIMEOUT_MS = 30000
 
@@ -33,3 +35,34 @@ def create(path, schema, lock_path):
             conn.executescript(schema)
         finally:
             conn.close()
+
+
+def _gevent_original(module, name):
+    """The unpatched ``module.name`` when gevent has monkey-patched ``module``, else None."""
+    try:
+        from gevent import monkey
+    except ImportError:
+        return None
+    if not monkey.is_module_patched(module):
+        return None
+    return monkey.get_original(module, name)
+
+
+def os_thread_local():
+    """Per OS thread, not per greenlet: under gunicorn's gevent worker every connection is a
+    greenlet, and one SQLite connection each would mean thousands. Greenlets of one thread
+    may share a connection: none yields inside a statement or a write transaction (SQLite
+    and flock() are plain blocking calls) and reads run in autocommit mode."""
+    local = _gevent_original("threading", "local") or threading.local
+    return local()
+
+
+def start_os_thread(target):
+    """Run ``target`` in a real thread (blocking I/O such as a WAL checkpoint must not stall
+    the gevent hub); ``target`` gets the unpatched ``time.sleep``."""
+    start = _gevent_original("_thread", "start_new_thread")
+    sleep = _gevent_original("time", "sleep") or time.sleep
+    if start is None:
+        threading.Thread(target=target, args=(sleep,), daemon=True).start()
+    else:
+        start(target, (sleep,))

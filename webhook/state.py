@@ -14,6 +14,7 @@ class Services:
     store: Any
     notifier: Any
     metrics: Any
+    streams: Any = None
 
 
 def services() -> Services:

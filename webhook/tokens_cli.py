@@ -21,7 +21,7 @@ def new_token() -> str:
 
 
 def _name(value):
-    if not NAME_RE.match(value):
+    if not NAME_RE.fullmatch(value):
         raise argparse.ArgumentTypeError("use letters, digits and '_.@-' (at most 64 characters)")
     return value
 

@@ -106,6 +106,7 @@ class Worker:
                 procs.escalate(left, [], kill_wait=2)
                 for group in cgroups:
                     procs.remove_cgroup(group)
+            self.executor.discard(run_id)
         for run_id in self.store.expire_queued(now):
             log.info("run %s expired in the queue", run_id)
 
@@ -205,8 +206,10 @@ class Worker:
             self.store.end_cleanup(run_id, "cancel.applied",
                                    {"action": "canceled before start", "signals": []})
             return
-        job = Job(run_id=run_id, ident="main", entry=entry, extravars=run["vars"],
-                  limit=run["limit"], tags=run["tags"], timeout=run["timeout"] or entry.timeout)
+        secrets = self.store.run_secrets(run_id)
+        job = Job(run_id=run_id, ident="main", entry=entry, extravars=dict(run["vars"], **secrets),
+                  limit=run["limit"], tags=run["tags"], timeout=run["timeout"] or entry.timeout,
+                  secrets=tuple(secrets.values()))
 
         def started(pid, isolation=None):
             self.store.mark_started(run_id, self.id, {
@@ -240,19 +243,20 @@ class Worker:
         cleanup = entry.on_cancel if out.interrupted in ("cancel", "timeout") else None
         self.store.finish(run_id, status, out.rc, result, cleaning=True)
         applied = {"action": "stopped", "reason": out.interrupted, **(out.kill_report or {})}
-        applied["on_cancel"] = self._cleanup(run, cleanup) if cleanup else None
+        applied["on_cancel"] = self._cleanup(run, cleanup, secrets) if cleanup else None
         etype = "cancel.applied" if out.interrupted == "cancel" else "run.interrupted"
         self.store.end_cleanup(run_id, etype, applied)
 
-    def _cleanup(self, run, name):
+    def _cleanup(self, run, name, secrets):
         """Run the on_cancel entry with retries and exponential backoff."""
         cfg = self.config.cancel
         entry = self.config.playbooks[name]
         attempts = []
         for attempt in range(1, cfg["cleanup_retries"] + 1):
             job = Job(run_id=run["id"], ident=f"on_cancel-{attempt}", entry=entry,
-                      extravars=run["vars"], limit=run["limit"], tags=None,
-                      timeout=cfg["cleanup_timeout"], phase=f"on_cancel-{attempt}")
+                      extravars=dict(run["vars"], **secrets), limit=run["limit"], tags=None,
+                      timeout=cfg["cleanup_timeout"], phase=f"on_cancel-{attempt}",
+                      secrets=tuple(secrets.values()))
             stop = (lambda: "shutdown" if self.stopping.is_set() else None)
             out = self.executor.execute(job, self._sink(run["id"]), stop, lambda *_: None)
             attempts.append({"attempt": attempt, "status": out.status, "rc": out.rc})

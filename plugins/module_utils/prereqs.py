@@ -279,12 +279,15 @@ def norm(name):
 
 
 def kernel_module_state(host):
-    """(loaded names, builtin names, loadable names, kernel release) with '-' read as '_'."""
+    """(loaded names, builtin names, loadable names, kernel release, modular) with '-' read
+    as '_'. A kernel built without loadable module support has no /proc/modules (modular
+    False): what it has is built in, and shows under /sys/module when it has parameters."""
+    release = host.read("/proc/sys/kernel/osrelease").strip()
     loaded = set()
-    for line in host.read("/proc/modules").splitlines():
+    modular = host.exists("/proc/modules")
+    for line in (host.read("/proc/modules") if modular else "").splitlines():
         if line.strip():
             loaded.add(norm(line.split()[0]))
-    release = host.read("/proc/sys/kernel/osrelease").strip()
     base = "/lib/modules/%s/" % release
     ko = re.compile(r"([^/\s]+)\.ko(?:\.xz|\.zst|\.gz)?$")
 
@@ -301,14 +304,14 @@ def kernel_module_state(host):
                 found.add(norm(match.group(1)))
         return found
 
-    return loaded, names("modules.builtin", False), names("modules.dep", True), release
+    return loaded, names("modules.builtin", False), names("modules.dep", True), release, modular
 
 
 def check_kernel_modules(ctx):
     wanted = ctx.needs["modules"] if ctx.needs else {}
     if not wanted:
         return result("kernel_modules", "ok", "no kernel modules needed by the lab's features")
-    loaded, builtin, loadable, release = kernel_module_state(ctx.host)
+    loaded, builtin, loadable, release, modular = kernel_module_state(ctx.host)
     states = {}
     for module in wanted:
         key = module.replace("-", "_")
@@ -323,6 +326,11 @@ def check_kernel_modules(ctx):
     detail = "; ".join("%s: %s (for %s)" % (m, states[m], ", ".join(wanted[m])) for m in sorted(states))
     missing = sorted(m for m, s in states.items() if s == "missing")
     unloaded = sorted(m for m, s in states.items() if s == "available, not loaded")
+    if missing and not modular:
+        return result("kernel_modules", "fail", detail + " (kernel %s cannot load modules: %s does not exist)"
+                      % (release, ctx.host.path("/proc/modules")),
+                      "run the lab on a kernel that has %s built in or can load modules (CONFIG_MODULES)"
+                      % ", ".join(missing))
     if missing:
         return result("kernel_modules", "fail", detail,
                       "kernel %s lacks %s: install the kernel's extra modules (Debian/Ubuntu: "

@@ -115,7 +115,7 @@ def _warnings(tmp_path, topology, *extra):
     (tmp_path / "home").mkdir(exist_ok=True)
     proc = _run_playbook(tmp_path, "-e", "topology=%s" % topology, "-e", "output_dir=%s" % (tmp_path / "out"), *extra)
     assert proc.returncode == 0, proc.stdout[-3000:]
-    return [line for line in re.findall(r'"warning: ((?:[^"\\]|\\.)*)"', proc.stdout)]
+    return re.findall(r'"warning: ((?:[^"\\]|\\.)*)"', proc.stdout)
 
 
 def test_each_warnings_advice_applied_as_written_makes_it_go_away(tmp_path):

@@ -51,6 +51,10 @@ def catalog():
         "many": entry("many_events"),
         "fifty": entry("fifty"),
         "cleanup": entry("cleanup"),
+        "secret_forms": entry("secret_forms", schema={"type": "object", "properties": {
+            "password": {"type": "string", "x-skyforge-secret": True}}}),
+        "echo": entry("echo", schema={"type": "object", "properties": {
+            "expr": {"type": "string", "x-skyforge-allow-templates": True}}}),
     }
 
 

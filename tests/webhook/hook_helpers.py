@@ -36,6 +36,8 @@ HOOKS = {
         "ci": {"header": "X-Signature", "algorithm": "sha512", "secret": GENERIC_SECRET,
                "delivery_header": "X-Delivery"},
         "legacy": {"header": "X-Sig", "algorithm": "sha1", "secret": GENERIC_SECRET},
+        "stamped": {"header": "X-Signature", "secret": GENERIC_SECRET,
+                    "timestamp_header": "X-Timestamp", "max_age": 60},
     },
 }
 
@@ -54,6 +56,8 @@ RULES = [
     {"name": "ci-render", "source": "generic/ci", "when": "payload.action == 'render'",
      "playbook": "quick", "vars": {"who": "payload.who", "lab": "payload.lab"}},
     {"name": "legacy", "source": "generic/legacy", "playbook": "quick",
+     "vars": {"who": "payload.who"}},
+    {"name": "stamped", "source": "generic/stamped", "playbook": "quick",
      "vars": {"who": "payload.who"}},
 ]
 

@@ -122,15 +122,18 @@ def test_slack_valid_answers_in_slack_format(svc):
     assert svc.run(run_id)["vars"] == {"who": "slackers"}
 
 
-def test_slack_unmatched_and_refused_commands_answer_200_with_a_reason(svc):
+def test_slack_unmatched_commands_answer_200_and_template_text_is_data(svc):
     before = H.run_total(svc)
     data, headers = H.slack("goodbye")
     status, body, _ = H.post(svc, "/hooks/slack", data, headers)
     assert status == 200 and "No rule matches" in body["text"]
+    assert H.run_total(svc) == before
+    # template syntax is not refused: it reaches Ansible marked unsafe, as literal text
     data, headers = H.slack("hello {{lookup('pipe','id')}}")
     status, body, _ = H.post(svc, "/hooks/slack", data, headers)
-    assert status == 200 and "Could not start a run" in body["text"] and "'{{'" in body["text"]
-    assert H.run_total(svc) == before
+    assert status == 200 and "Started `quick` run " in body["text"], body
+    run_id = body["text"].split("run ", 1)[1].split(":", 1)[0]
+    assert svc.run(run_id)["vars"] == {"who": "{{lookup('pipe','id')}}"}
 
 
 def test_slack_invalid_and_missing(svc):
@@ -204,3 +207,48 @@ def test_generic_invalid_missing_and_replayed(svc):
     again = H.post(svc, "/hooks/generic/ci", data, signed)[1]
     assert again["duplicate"] and again["run"]["id"] == first["run"]["id"]
     refused(svc, "/hooks/generic/nope", data, signed, "no hook 'generic/nope'", 404)
+
+
+def test_generic_copies_are_deduplicated_on_the_body(svc):
+    """A captured signed body resent with a new delivery id, or none, starts nothing new."""
+    data = json.dumps({"action": "render", "who": "dedupe-" + uuid.uuid4().hex}).encode()
+    signed = {"Content-Type": "application/json", "X-Signature": H.generic_sig(data).hexdigest()}
+    first = H.post(svc, "/hooks/generic/ci", data, dict(signed, **{"X-Delivery": "d-a"}))[1]
+    assert not first["duplicate"]
+    before = H.run_total(svc)
+    for extra in ({"X-Delivery": "d-b"}, {}, {"X-Delivery": uuid.uuid4().hex}):
+        again = H.post(svc, "/hooks/generic/ci", data, dict(signed, **extra))[1]
+        assert again["duplicate"] and again["run"]["id"] == first["run"]["id"], again
+    legacy = json.dumps({"who": "legacy-" + uuid.uuid4().hex}).encode()
+    sig = {"Content-Type": "application/json", "X-Sig": H.generic_sig(legacy, "sha1").hexdigest()}
+    one = H.post(svc, "/hooks/generic/legacy", legacy, sig)[1]
+    two = H.post(svc, "/hooks/generic/legacy", legacy, sig)[1]
+    assert two["duplicate"] and two["run"]["id"] == one["run"]["id"]
+    assert H.run_total(svc) == before + 1
+
+
+def stamped(data, ts=None, message=None):
+    ts = str(int(time.time()) if ts is None else ts)
+    mac = H.generic_sig(message if message is not None else ts.encode() + b"." + data, "sha256")
+    return {"Content-Type": "application/json", "X-Timestamp": ts, "X-Signature": mac.hexdigest()}
+
+
+def test_generic_signed_timestamp_refuses_replays_and_stale_requests(svc):
+    data = json.dumps({"who": "stamped"}).encode()
+    headers = stamped(data)
+    status, body, _ = H.post(svc, "/hooks/generic/stamped", data, headers)
+    assert status == 202 and body["matched"] and body["rule"] == "stamped", body
+    refused(svc, "/hooks/generic/stamped", data, headers, "replayed request")
+    b64 = dict(headers, **{"X-Signature": base64.b64encode(bytes.fromhex(
+        headers["X-Signature"])).decode()})
+    refused(svc, "/hooks/generic/stamped", data, b64, "replayed request")
+    refused(svc, "/hooks/generic/stamped", data, stamped(data, ts=int(time.time()) - 120),
+            "stale request: X-Timestamp is 120s")
+    refused(svc, "/hooks/generic/stamped", data, stamped(data, message=data),
+            "does not match '<X-Timestamp>.<body>'")
+    no_ts = {k: v for k, v in stamped(data).items() if k != "X-Timestamp"}
+    refused(svc, "/hooks/generic/stamped", data, no_ts, "missing X-Timestamp header")
+    # a new timestamp is a new, freshly signed request: the sender may repeat a body
+    time.sleep(1.1)
+    status, again, _ = H.post(svc, "/hooks/generic/stamped", data, stamped(data))
+    assert status == 202 and not again["duplicate"], again

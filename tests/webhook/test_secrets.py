@@ -6,7 +6,8 @@ SECRET = "s3cr3t-Value-7f1e2d9c"
 
 
 def test_secret_env_is_never_stored_or_streamed(make_service):
-    svc = make_service(worker_env={"SKYFORGE_TEST_SECRET": SECRET})
+    svc = make_service(worker_env={"SF_TEST_SECRET": SECRET},
+                       executor={"pass_env": ["SF_TEST_SECRET"]})
     run = svc.submit("secret")
     done = svc.wait(run["id"])
     assert done["status"] == "successful"

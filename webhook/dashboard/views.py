@@ -9,6 +9,7 @@ from flask import (Blueprint, Response, current_app, jsonify, render_template,
 
 from ..service import run_view
 from ..state import services
+from ..streams import bounded
 
 MIN_INTERVAL = 0.2   # seconds between two snapshots: a chatty run must not flood the page
 RECENT = 50
@@ -16,8 +17,22 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'se
        "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
+_CACHE = {}
+
+
 def snapshot():
-    """Status (the API's own /status answer) and the newest runs."""
+    """Status (the API's own /status answer) and the newest runs, computed once per store
+    change and process however many dashboards are open."""
+    generation = services().notifier.current()
+    cached = _CACHE.get("snapshot")
+    if cached and cached[0] == generation and cached[1] > time.monotonic() - MIN_INTERVAL:
+        return cached[2]
+    body = _snapshot()
+    _CACHE["snapshot"] = (generation, time.monotonic(), body)
+    return body
+
+
+def _snapshot():
     svc = services()
     status = current_app.view_functions["api.status"]().get_json()
     runs, total = svc.store.list_runs(limit=RECENT)
@@ -66,7 +81,8 @@ def make_blueprint():
     @bp.get("/dashboard/stream")
     def stream():
         keepalive = services().config.events["keepalive"]
-        return Response(stream_with_context(snapshots(keepalive)), mimetype="text/event-stream",
+        return Response(stream_with_context(bounded(snapshots(keepalive))),
+                        mimetype="text/event-stream",
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     return bp

@@ -21,6 +21,7 @@ class Job:
     tags: Optional[list]
     timeout: float
     phase: str = "main"
+    secrets: tuple = ()   # values to mask in everything the run reports
 
 
 @dataclasses.dataclass
@@ -43,6 +44,9 @@ class Executor(abc.ABC):
     def run_dir(self, run_id) -> Optional[str]:
         """Where the run keeps its files, if anywhere (removed by retention)."""
         return None
+
+    def discard(self, run_id) -> None:
+        """Remove what a run that died with its worker left outside its run dir."""
 
 
 def make_executor(config):

@@ -4,13 +4,17 @@ process (``webhook.executor.shim``) whose events arrive over a pipe."""
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
-from . import Executor, Outcome, procs
+from .. import vars_policy
+from ..run_env import run_environment
+from . import Executor, Outcome, extravars, procs
 
 BATCH_MAX = 500
 
@@ -22,10 +26,11 @@ class RunnerExecutor(Executor):
     def run_dir(self, run_id):
         return os.path.join(self.config.runs_dir, run_id)
 
+    def discard(self, run_id):
+        remove_private_dirs(run_id)
+
     def _env(self, job):
-        env = dict(os.environ)
-        env.update(self.config.executor["env"])
-        env.update(job.entry.env)
+        env = run_environment(self.config, job.entry)
         env[procs.TAG_VAR] = job.run_id
         if job.entry.cwd:
             # what a shell would set for a command started there; the collection's playbooks
@@ -38,31 +43,48 @@ class RunnerExecutor(Executor):
         env["PYTHONPATH"] = os.pathsep.join(p for p in (pkg_root, env.get("PYTHONPATH")) if p)
         return env
 
-    def _spec(self, job, rundir):
-        spec = {
+    def _spec(self, job, rundir, private):
+        """What the supervisor needs, sent over its stdin: nothing of it is written under
+        data_dir. The extra vars go to a 0600 file in ``private`` (RAM-backed where
+        /dev/shm exists), removed when the run's supervisor has exited."""
+        path = os.path.join(private, "extravars.yml")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(extravars.dump(job.extravars,
+                                        vars_policy.trusted_paths(job.entry.schema,
+                                                                  job.extravars)))
+        return {
             "private_data_dir": rundir, "ident": job.ident, "playbook": job.entry.playbook,
-            "inventory": job.entry.inventory, "cwd": job.entry.cwd, "extravars": job.extravars, "limit": job.limit,
-            "tags": job.tags, "secret_env": self.config.executor["secret_env"],
+            "inventory": job.entry.inventory, "cwd": job.entry.cwd, "extravars_file": path,
+            "limit": job.limit, "tags": job.tags, "secret_env": self.config.executor["secret_env"],
+            "secret_values": list(job.secrets),
             "parent_pid": os.getpid(),
         }
-        path = os.path.join(rundir, f".spec-{job.ident}.json")
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(spec, handle)
-        return path
 
     def execute(self, job, sink, should_stop, on_started):
         rundir = self.run_dir(job.run_id)
         os.makedirs(rundir, mode=0o700, exist_ok=True)
         cgroup = procs.run_cgroup(job.run_id, job.ident)
-        spec_path = self._spec(job, rundir)
+        private = private_dir(job.run_id, job.ident)
+        try:
+            return self._execute(job, sink, should_stop, on_started, rundir, cgroup, private)
+        finally:
+            shutil.rmtree(private, ignore_errors=True)
+
+    def _execute(self, job, sink, should_stop, on_started, rundir, cgroup, private):
+        spec = self._spec(job, rundir, private)
         read_fd, write_fd = os.pipe()
         with open(os.path.join(rundir, f".{job.ident}.log"), "ab") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "webhook.executor.shim", spec_path, str(write_fd)],
-                pass_fds=[write_fd], env=self._env(job), cwd=rundir, stdin=subprocess.DEVNULL,
+                [sys.executable, "-m", "webhook.executor.shim", str(write_fd)],
+                pass_fds=[write_fd], env=self._env(job), cwd=rundir, stdin=subprocess.PIPE,
                 stdout=log, stderr=log, start_new_session=True)
         os.close(write_fd)
+        try:
+            proc.stdin.write(json.dumps(spec).encode())
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass  # the supervisor died at once: reported below as an error
         # the supervisor is still starting Python here, it has no children yet
         if cgroup and not procs.join_cgroup(cgroup, proc.pid):
             cgroup = None
@@ -91,7 +113,6 @@ class RunnerExecutor(Executor):
             proc.kill()
             proc.wait()
         reader.join()
-        os.unlink(spec_path)
         leftovers = None
         if self.config.executor["kill_leftovers"]:
             left = procs.run_processes(job.run_id, cgroup=cgroup)
@@ -125,6 +146,25 @@ class RunnerExecutor(Executor):
             proc.kill()
             report["supervisor_killed"] = True
         return report
+
+
+PRIVATE_PREFIX = "skyforge-run-"
+
+
+def private_root():
+    return "/dev/shm" if os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
+
+
+def private_dir(run_id, ident):
+    return tempfile.mkdtemp(prefix=f"{PRIVATE_PREFIX}{run_id}-{ident}-", dir=private_root())
+
+
+def remove_private_dirs(run_id):
+    """What a killed worker left of a run outside data_dir (its extra vars file)."""
+    root = private_root()
+    for name in os.listdir(root):
+        if name.startswith(f"{PRIVATE_PREFIX}{run_id}-"):
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
 
 
 class _Reader(threading.Thread):

@@ -1,4 +1,5 @@
-"""Per-run supervisor: ``python -m webhook.executor.shim SPEC_FILE EVENT_FD``.
+"""Per-run supervisor: ``python -m webhook.executor.shim EVENT_FD`` with its spec (JSON) on
+stdin.
 
 It runs one playbook through ``ansible_runner.run`` and writes one JSON line per runner
 event to EVENT_FD.  It is a child subreaper (orphans of the run re-parent to it, so the
@@ -12,43 +13,23 @@ dropped, values of secret-looking environment variables are masked in every even
 import fnmatch
 import json
 import os
+import shlex
 import signal
 import sys
 import threading
 import time
 
 from . import procs
+from .masking import Masker
 
-MASK = "********"
-MIN_SECRET_LEN = 4
-
-
-def secret_values(environ, patterns):
-    values = set()
-    for name, value in environ.items():
-        if len(value) >= MIN_SECRET_LEN and any(fnmatch.fnmatchcase(name.upper(), p.upper())
-                                                for p in patterns):
-            values.add(value)
-    return sorted(values, key=len, reverse=True)
+def secret_env_values(environ, patterns):
+    return [value for name, value in environ.items()
+            if any(fnmatch.fnmatchcase(name.upper(), p.upper()) for p in patterns)]
 
 
-def redact(value, secrets):
-    """Mask secrets in any string inside ``value``; drop environment mappings."""
-    if isinstance(value, str):
-        for secret in secrets:
-            if secret in value:
-                value = value.replace(secret, MASK)
-        return value
-    if isinstance(value, dict):
-        return {k: redact(v, secrets) for k, v in value.items() if k not in ("env",)}
-    if isinstance(value, list):
-        return [redact(v, secrets) for v in value]
-    return value
-
-
-def redact_in_place(event, secrets):
+def redact_in_place(event, mask):
     """ansible-runner writes the dict the handler got to job_events/: clean it in place."""
-    clean = redact(event, secrets)
+    clean = mask(event)
     event.clear()
     event.update(clean)
 
@@ -58,7 +39,8 @@ class Shim:
         self.spec = spec
         self.out = out
         self.lock = threading.Lock()
-        self.secrets = secret_values(os.environ, spec["secret_env"])
+        self.mask = Masker(secret_env_values(os.environ, spec["secret_env"])
+                           + list(spec.get("secret_values") or ()))
         self.protected = set()
         self.done = threading.Event()
 
@@ -69,7 +51,7 @@ class Shim:
             self.out.flush()
 
     def on_event(self, event):
-        redact_in_place(event, self.secrets)
+        redact_in_place(event, self.mask)
         self.emit("event", e=event)
         return True
 
@@ -88,7 +70,7 @@ class Shim:
         except (OSError, ValueError):
             return
         data.pop("env", None)
-        data = redact(data, self.secrets)
+        data = self.mask(data)
         tmp = path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as handle:
             json.dump(data, handle)
@@ -123,10 +105,16 @@ class Shim:
         spec = self.spec
         kwargs = {
             "private_data_dir": spec["private_data_dir"], "ident": spec["ident"],
-            "playbook": spec["playbook"], "extravars": spec["extravars"],
+            # `extravars=` would be copied to env/extravars under data_dir: pass the private
+            # file (every request string tagged !unsafe in it) on the command line instead
+            "playbook": spec["playbook"], "cmdline": shlex.join(["-e", "@" + spec["extravars_file"]]),
             "quiet": True, "suppress_output_file": True, "rotate_artifacts": 0,
             "event_handler": self.on_event, "status_handler": self.on_status,
-            "settings": {"suppress_ansible_output": True, "pexpect_timeout": 1},
+            # the settings win over the keyword: both say no stdout/stderr artifact files
+            "settings": {"suppress_ansible_output": True, "suppress_output_file": True,
+                         "pexpect_timeout": 1},
+            # facts (and whatever they hold of the environment) stay in memory
+            "fact_cache_type": "memory",
         }
         if spec.get("inventory"):
             kwargs["inventory"] = spec["inventory"]
@@ -142,7 +130,7 @@ class Shim:
             runner = ansible_runner.run(**kwargs)
             status, rc = runner.status, runner.rc
         except Exception as exc:  # the worker turns this into an `error` run
-            self.emit("error", message=f"{type(exc).__name__}: {redact(str(exc), self.secrets)}")
+            self.emit("error", message=f"{type(exc).__name__}: {self.mask(str(exc))}")
             status, rc = "error", None
         self.scrub_command_file()
         self.done.set()
@@ -157,9 +145,8 @@ def _die_with_parent(_signum, _frame):
 
 def main(argv=None):
     argv = argv if argv is not None else sys.argv[1:]
-    spec_path, fd = argv[0], int(argv[1])
-    with open(spec_path, encoding="utf-8") as handle:
-        spec = json.load(handle)
+    fd = int(argv[0])
+    spec = json.load(sys.stdin)
     procs.prctl(procs.PR_SET_CHILD_SUBREAPER, 1)
     signal.signal(signal.SIGUSR1, _die_with_parent)
     procs.prctl(procs.PR_SET_PDEATHSIG, signal.SIGUSR1)

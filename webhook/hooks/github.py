@@ -14,11 +14,14 @@ DELIVERY = "X-GitHub-Delivery"
 DEDUPE_ON_BODY = True
 
 
-def verify(source, headers, body, guard, now):
-    presented = headers.get(SIGNATURE)
-    if not presented:
+def presence(source, headers):
+    if not headers.get(SIGNATURE):
         raise ApiError(401, f"missing {SIGNATURE} header: set the secret in the GitHub webhook "
                             "settings (the same value as hooks.github.secret)")
+
+
+def verify(source, headers, body, guard, now):
+    presented = headers.get(SIGNATURE)
     expected = "sha256=" + hmac_digest(source.secret, body).hex()
     if not equal(expected, presented.strip()):
         raise ApiError(401, f"{SIGNATURE} does not match the body: the webhook secret differs "

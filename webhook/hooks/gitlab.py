@@ -9,11 +9,14 @@ TOKEN = "X-Gitlab-Token"
 DELIVERY = "X-Gitlab-Event-UUID"
 
 
-def verify(source, headers, body, guard, now):
-    presented = headers.get(TOKEN)
-    if not presented:
+def presence(source, headers):
+    if not headers.get(TOKEN):
         raise ApiError(401, f"missing {TOKEN} header: set the secret token in the GitLab webhook "
                             "settings (the same value as hooks.gitlab.token)")
+
+
+def verify(source, headers, body, guard, now):
+    presented = headers.get(TOKEN)
     if not same_secret(source.secret, presented):
         raise ApiError(401, f"{TOKEN} does not match hooks.gitlab.token")
     return headers.get(DELIVERY) or None

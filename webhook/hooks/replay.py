@@ -8,7 +8,6 @@ delivery that first carried it, for as long as runs are kept.
 """
 
 import os
-import threading
 import time
 
 from .. import sqlite_db
@@ -23,7 +22,7 @@ CREATE TABLE IF NOT EXISTS aliases (alias TEXT PRIMARY KEY, key TEXT NOT NULL, t
 class ReplayGuard:
     def __init__(self, path):
         self.path = path
-        self._local = threading.local()
+        self._local = sqlite_db.os_thread_local()
         sqlite_db.create(path, SCHEMA, path + ".setuplock")
 
     def _conn(self):

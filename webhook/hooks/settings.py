@@ -16,8 +16,8 @@ from ..config import ConfigError
 
 ALGORITHMS = ("sha1", "sha256", "sha512")
 SOURCES = ("github", "gitlab", "slack")
-GENERIC_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,100}$")
+GENERIC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+HEADER_NAME = re.compile(r"[A-Za-z0-9-]{1,100}")
 SECRET_KEYS = {"github": "secret", "gitlab": "token", "slack": "signing_secret"}
 
 
@@ -28,7 +28,8 @@ class Source:
     header: Optional[str] = None    # generic: the signature header
     algorithm: str = "sha256"
     delivery_header: Optional[str] = None
-    max_age: float = 300.0          # slack: accepted clock difference, seconds
+    max_age: float = 300.0          # slack, generic with a timestamp: clock difference, s
+    timestamp_header: Optional[str] = None   # generic: signed Unix time (HMAC of "<ts>.<body>")
 
 
 @dataclasses.dataclass
@@ -65,11 +66,18 @@ def _secret(raw, key, where):
     return value
 
 
+def _max_age(section, at):
+    age = section.get("max_age", 300.0)
+    if isinstance(age, bool) or not isinstance(age, (int, float)) or not 0 < age <= 900:
+        raise ConfigError(f"{at}.max_age: seconds, more than 0 and at most 900")
+    return float(age)
+
+
 def parse_hooks(raw, where, _base=None) -> HooksConfig:
     raw = _mapping(raw, where, {"public_url", "github", "gitlab", "slack", "generic"})
     public_url = raw.get("public_url")
     if public_url is not None and (not isinstance(public_url, str)
-                                   or not re.match(r"^https?://[^\s/]+", public_url)):
+                                   or not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", public_url)):
         raise ConfigError(f"{where}.public_url: an http(s) URL, e.g. https://skyforge.example.com")
     sources = {}
     for name in SOURCES:
@@ -78,31 +86,35 @@ def parse_hooks(raw, where, _base=None) -> HooksConfig:
             known = {SECRET_KEYS[name]} | ({"max_age"} if name == "slack" else set())
             section = _mapping(raw[name], at, known)
             source = Source(name=name, secret=_secret(section, SECRET_KEYS[name], at))
-            if "max_age" in section:
-                age = section["max_age"]
-                if isinstance(age, bool) or not isinstance(age, (int, float)) or not 0 < age <= 900:
-                    raise ConfigError(f"{at}.max_age: seconds, more than 0 and at most 900")
-                source.max_age = float(age)
+            source.max_age = _max_age(section, at)
             sources[name] = source
     generic = _mapping(raw.get("generic"), f"{where}.generic", set(raw.get("generic") or {}))
     for name, section in generic.items():
         at = f"{where}.generic.{name}"
-        if not isinstance(name, str) or not GENERIC_NAME.match(name):
+        if not isinstance(name, str) or not GENERIC_NAME.fullmatch(name):
             raise ConfigError(f"{at}: the name must be letters, digits, '-' and '_'")
-        section = _mapping(section, at, {"header", "algorithm", "secret", "delivery_header"})
+        section = _mapping(section, at, {"header", "algorithm", "secret", "delivery_header",
+                                         "timestamp_header", "max_age"})
         header = section.get("header")
-        if not isinstance(header, str) or not HEADER_NAME.match(header):
+        if not isinstance(header, str) or not HEADER_NAME.fullmatch(header):
             raise ConfigError(f"{at}.header: required, an HTTP header name (e.g. X-Signature)")
         algorithm = section.get("algorithm", "sha256")
         if algorithm not in ALGORITHMS:
             raise ConfigError(f"{at}.algorithm: one of {', '.join(ALGORITHMS)}")
         delivery = section.get("delivery_header")
         if delivery is not None and (not isinstance(delivery, str)
-                                     or not HEADER_NAME.match(delivery)):
+                                     or not HEADER_NAME.fullmatch(delivery)):
             raise ConfigError(f"{at}.delivery_header: an HTTP header name")
+        stamp = section.get("timestamp_header")
+        if stamp is not None and (not isinstance(stamp, str) or not HEADER_NAME.fullmatch(stamp)):
+            raise ConfigError(f"{at}.timestamp_header: an HTTP header name")
+        if "max_age" in section and stamp is None:
+            raise ConfigError(f"{at}.max_age: only with timestamp_header")
         sources[f"generic/{name}"] = Source(name=f"generic/{name}",
                                             secret=_secret(section, "secret", at), header=header,
-                                            algorithm=algorithm, delivery_header=delivery)
+                                            algorithm=algorithm, delivery_header=delivery,
+                                            timestamp_header=stamp,
+                                            max_age=_max_age(section, at))
     return HooksConfig(public_url=public_url.rstrip("/") if public_url else None, sources=sources)
 
 
@@ -126,7 +138,7 @@ def parse_rules(raw, where, _base=None):
         item = _mapping(item, at, {"name", "source", "when", "playbook", "vars"})
         source = item.get("source")
         if not isinstance(source, str) or not (source in SOURCES or (
-                source.startswith("generic/") and GENERIC_NAME.match(source[8:]))):
+                source.startswith("generic/") and GENERIC_NAME.fullmatch(source[8:]))):
             raise ConfigError(f"{at}.source: one of {', '.join(SOURCES)} or generic/<name>")
         playbook = item.get("playbook")
         if not isinstance(playbook, str) or not playbook:

@@ -9,11 +9,14 @@ SIGNATURE = "X-Slack-Signature"
 TIMESTAMP = "X-Slack-Request-Timestamp"
 
 
-def verify(source, headers, body, guard, now):
-    presented, stamp = headers.get(SIGNATURE), headers.get(TIMESTAMP)
-    if not presented or not stamp:
+def presence(source, headers):
+    if not headers.get(SIGNATURE) or not headers.get(TIMESTAMP):
         raise ApiError(401, f"missing {SIGNATURE} or {TIMESTAMP} header: is this a Slack "
                             "request signed with the app's signing secret?")
+
+
+def verify(source, headers, body, guard, now):
+    presented, stamp = headers.get(SIGNATURE), headers.get(TIMESTAMP)
     try:
         ts = int(stamp)
     except ValueError:

@@ -11,6 +11,7 @@ import time
 import jmespath
 from flask import Blueprint, current_app, jsonify, request
 
+from ..hardening import buffer_chunked_body
 from ..service import ApiError, run_view, submit_run
 from ..state import services
 from . import generic, github, gitlab, rules as rules_mod, slack
@@ -29,18 +30,22 @@ def _dedupe_key(source, module, delivery, body):
 
     Keyed with the hook's secret, so an API client cannot pre-claim a future delivery's key
     through the Idempotency-Key header. Where the signature covers the body but not the
-    delivery id (GitHub), the body also maps to the first delivery that carried it: a
-    captured delivery re-sent under a new id gets that delivery's run back instead of
-    starting another."""
+    delivery id (GitHub, generic hooks), the signed message also maps to the first delivery
+    that carried it: a captured delivery re-sent under a new id, or none, gets that
+    delivery's run back instead of starting another."""
     if delivery is not None and (len(delivery) > MAX_DELIVERY_ID or not delivery.isprintable()):
         raise ApiError(400, f"the delivery id header must be at most {MAX_DELIVERY_ID} "
                             "printable characters")
-    if delivery is None:
+    config = hook_state().hooks.sources[source]
+    secret = config.secret
+    on_body = getattr(module, "DEDUPE_ON_BODY", False)
+    if delivery is None and not on_body:
         return None
-    secret = hook_state().hooks.sources[source].secret
-    key = f"hook:{source}:{hmac_digest(secret, delivery.encode('utf-8')).hex()}"
-    if getattr(module, "DEDUPE_ON_BODY", False):
-        body_key = f"hook:{source}:body:{hmac_digest(secret, body).hex()}"
+    signed = getattr(module, "signed_message", lambda _s, _h, b: b)(config, request.headers, body)
+    body_key = f"hook:{source}:body:{hmac_digest(secret, signed).hex()}"
+    key = body_key if delivery is None else \
+        f"hook:{source}:{hmac_digest(secret, delivery.encode('utf-8')).hex()}"
+    if on_body:
         key = hook_state().guard.alias(body_key, key, services().config.retention["finished_runs"])
     return key
 
@@ -57,6 +62,9 @@ def verify_and_parse(name, module):
     source = state.hooks.sources.get(name)
     if source is None:
         raise ApiError(404, f"no hook '{name}' is configured (add it under hooks in the config)")
+    # nothing of the body is read before the sender shows its credential header
+    module.presence(source, request.headers)
+    buffer_chunked_body(current_app.config["MAX_CONTENT_LENGTH"])
     body = request.get_data(cache=True)   # over the limit: 413 (webhook.hardening)
     delivery = module.verify(source, request.headers, body, state.guard, time.time())
     key = _dedupe_key(name, module, delivery, body)

@@ -26,8 +26,13 @@ class IdempotencyConflict(Exception):
 
 class Store(abc.ABC):
     @abc.abstractmethod
-    def submit(self, run: dict, idempotency_key, request_hash, max_depth) -> tuple:
-        """Insert a queued run and its run.queued event; return (run, created)."""
+    def submit(self, run: dict, idempotency_key, request_hash, max_depth, secrets=None) -> tuple:
+        """Insert a queued run and its run.queued event; return (run, created). ``secrets``
+        (values of vars declared secret) are kept apart and deleted when the run is over."""
+
+    @abc.abstractmethod
+    def run_secrets(self, run_id) -> dict:
+        """The secret vars of a run that is not over yet ({} once it is)."""
 
     @abc.abstractmethod
     def get_run(self, run_id): ...
@@ -107,6 +112,10 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def ping(self) -> bool: ...
+
+    @abc.abstractmethod
+    def run_marks(self, run_ids) -> dict:
+        """{run id: a value that changes with its events, status or clean-up}."""
 
     @abc.abstractmethod
     def change_token(self):

@@ -58,6 +58,18 @@ CREATE TABLE IF NOT EXISTS workers (
   host TEXT, pid INTEGER, started_at REAL, heartbeat_at REAL,
   slots INTEGER, busy INTEGER, runs TEXT, stopped_at REAL
 );
+-- values of catalog vars declared x-skyforge-secret: kept only while the run may still use
+-- them (queued, running, its on_cancel clean-up); the triggers delete them as soon as the
+-- run is over, whichever code path ends it, and secure_delete zeroes the freed bytes
+CREATE TABLE IF NOT EXISTS run_secrets (
+  run_id TEXT PRIMARY KEY,
+  data TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS run_secrets_end AFTER UPDATE OF status, cleaning ON runs
+  WHEN NEW.status IN ('successful', 'failed', 'canceled', 'error') AND NEW.cleaning = 0
+  BEGIN DELETE FROM run_secrets WHERE run_id = NEW.id; END;
+CREATE TRIGGER IF NOT EXISTS run_secrets_gone AFTER DELETE ON runs
+  BEGIN DELETE FROM run_secrets WHERE run_id = OLD.id; END;
 CREATE TABLE IF NOT EXISTS counters (
   name TEXT NOT NULL, labels TEXT NOT NULL, value REAL NOT NULL,
   PRIMARY KEY (name, labels)
@@ -105,7 +117,7 @@ def _run(row):
 class SqliteStore(Store):
     def __init__(self, path):
         self.path = path
-        self._local = threading.local()
+        self._local = sqlite_db.os_thread_local()
         self._thread_lock = threading.Lock()
         self._lock_pid = None
         self._checkpointer_pid = None
@@ -119,6 +131,10 @@ class SqliteStore(Store):
         if conn is None or self._local.pid != os.getpid():
             conn = sqlite_db.connect(self.path)
             conn.execute("PRAGMA synchronous=NORMAL")
+            # deleted rows (a run's secrets) are overwritten, not left in free pages, and the
+            # WAL is cut back to nothing when it restarts, so old frames do not linger
+            conn.execute("PRAGMA secure_delete=ON")
+            conn.execute("PRAGMA journal_size_limit=0")
             # checkpoints (and their fsync) run in a background thread, not in the commit of
             # whichever request crossed the threshold; this is only the safety net
             conn.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
@@ -130,13 +146,13 @@ class SqliteStore(Store):
         if self._checkpointer_pid == os.getpid():
             return
         self._checkpointer_pid = os.getpid()
-        threading.Thread(target=self._checkpoint_loop, name="wal-checkpoint",
-                         daemon=True).start()
+        sqlite_db.start_os_thread(self._checkpoint_loop)
 
-    def _checkpoint_loop(self):
+    def _checkpoint_loop(self, sleep):
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=0)
+        conn.execute("PRAGMA journal_size_limit=0")
         while True:
-            time.sleep(CHECKPOINT_INTERVAL)
+            sleep(CHECKPOINT_INTERVAL)
             try:
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
             except sqlite3.OperationalError:
@@ -235,13 +251,13 @@ class SqliteStore(Store):
                                            now)])
 
     # -- submission -----------------------------------------------------------------
-    def submit(self, run, idempotency_key, request_hash, max_depth):
-        result = self._submit(run, idempotency_key, request_hash, max_depth)
+    def submit(self, run, idempotency_key, request_hash, max_depth, secrets=None):
+        result = self._submit(run, idempotency_key, request_hash, max_depth, secrets)
         if isinstance(result, QueueFull):  # raised after the commit that counted it
             raise result
         return result
 
-    def _submit(self, run, idempotency_key, request_hash, max_depth):
+    def _submit(self, run, idempotency_key, request_hash, max_depth, secrets):
         with self._tx() as cur:
             if idempotency_key is not None:
                 row = cur.execute("SELECT id, request_hash FROM runs WHERE idem_key = ?",
@@ -265,6 +281,9 @@ class SqliteStore(Store):
                  json.dumps(run["tags"]) if run.get("tags") else None, run["priority"],
                  run.get("lock_key"), run["created_at"], run.get("expires_at"), run.get("timeout"),
                  idempotency_key, request_hash))
+            if secrets:
+                cur.execute("INSERT INTO run_secrets (run_id, data) VALUES (?, ?)",
+                            (run["id"], json.dumps(secrets)))
             self._events(cur, run["id"], [("run.queued", {
                 "playbook": run["playbook"], "priority": run["priority"],
                 "lock_key": run.get("lock_key")}, run["created_at"])])
@@ -323,6 +342,15 @@ class SqliteStore(Store):
         rows = self._read("SELECT seq, type, ts, data FROM events WHERE run_id = ? AND seq > ? "
                           "ORDER BY seq LIMIT ?", (run_id, after, limit))
         return [{"seq": s, "type": t, "ts": ts, "data": json.loads(d)} for s, t, ts, d in rows]
+
+    def run_marks(self, run_ids):
+        marks = {}
+        for i in range(0, len(run_ids), 500):
+            chunk = run_ids[i:i + 500]
+            rows = self._read("SELECT id, last_seq, status, cleaning FROM runs WHERE id IN "
+                              f"({','.join('?' * len(chunk))})", chunk)
+            marks.update((r[0], tuple(r[1:])) for r in rows)
+        return marks
 
     def change_token(self):
         return self._conn().execute("PRAGMA data_version").fetchone()[0]
@@ -408,6 +436,10 @@ class SqliteStore(Store):
                 self._observe(cur, "cancel_latency_seconds", {}, 0.0)
                 return self._get(cur, run_id), "canceled"
             return self._get(cur, run_id), "requested"
+
+    def run_secrets(self, run_id):
+        rows = self._read("SELECT data FROM run_secrets WHERE run_id = ?", (run_id,))
+        return json.loads(rows[0][0]) if rows else {}
 
     def cancel_requested(self, run_id):
         rows = self._read("SELECT cancel_requested_at FROM runs WHERE id = ?", (run_id,))

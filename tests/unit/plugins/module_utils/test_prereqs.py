@@ -273,3 +273,13 @@ def test_every_check_reads_what_it_needs_on_this_real_host(tmp_path):
     for check in out["checks"]:
         assert not any(mark in check["detail"] for mark in UNREADABLE_MARKS), check
         assert "point root at" not in (check["remedy"] or ""), check
+
+
+def test_kernel_without_module_support(tmp_path, tree):
+    # e.g. a Firecracker guest kernel: no /proc/modules; a feature is there only if built in
+    root = tree("kvm_host")
+    os.unlink(os.path.join(root, "proc", "modules"))
+    check = by_name(run(root, lab(tmp_path, CONTAINER_LAB), modules=["vrf", "nonexistent_mod"],
+                        checks=["kernel_modules"]))["kernel_modules"]
+    assert check["status"] == "fail" and "cannot load modules" in check["detail"], check
+    assert "built in" in check["remedy"] and "cannot read" not in check["detail"]

@@ -1,0 +1,207 @@
+"""Webhook resilience benchmark: `.venv/bin/python bench/bench_webhook_resilience.py [--quick]`.
+
+1. Submissions under idle load: the real service (gunicorn gevent workers, SQLite) holds
+   1,000 open SSE streams (100 per run on 10 queued runs, never read by the client) and
+   200 half-open sockets (a request head that never ends; `server.request_timeout` is
+   raised to 120 s so they stay for the whole measurement), while `wrk` (or http.client
+   threads when wrk is missing) POSTs /api/v1/runs. Then checks every stream is still open.
+2. Crash recovery under `python -m webhook serve`: kill -9 of the API mid-run (time until
+   a new API answers; the run must end successful) and kill -9 of the worker mid-run (time
+   until its run is reaped, and until a new worker has run a new submission).
+
+Prints the figures and a table with each target and pass/fail.
+"""
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from bench.bench_webhook import bench_submissions  # noqa: E402
+from tests.webhook.conftest import Service  # noqa: E402
+
+STREAMS, HALF_OPEN, RUNS = 1000, 200, 10
+
+
+def _open(port, head):
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    sock.sendall(head.encode())
+    return sock
+
+
+def idle_load(svc):
+    socks = []
+    run_ids = [svc.submit("quick")["id"] for _ in range(RUNS)]
+    for n in range(STREAMS):
+        socks.append(_open(svc.port, f"GET /api/v1/runs/{run_ids[n % RUNS]}/events HTTP/1.1\r\n"
+                                     "Host: x\r\nAccept: text/event-stream\r\n\r\n"))
+    for sock in socks:
+        head = sock.recv(64)
+        assert head.startswith(b"HTTP/1.1 200"), head
+    for _ in range(HALF_OPEN):
+        socks.append(_open(svc.port, "POST /api/v1/runs HTTP/1.1\r\nHost: x\r\nContent-Le"))
+    return socks
+
+
+def still_open(socks):
+    alive = 0
+    for sock in socks:
+        sock.setblocking(False)
+        try:
+            alive += sock.recv(65536, socket.MSG_PEEK) != b""
+        except BlockingIOError:
+            alive += 1
+        except OSError:
+            pass
+    return alive
+
+
+def bench_idle_load(tmp, duration):
+    svc = Service(tmp, server={"workers": 2, "request_timeout": 120, "max_streams": 2000,
+                               "max_streams_per_token": 2000}, queue={"max_depth": 10 ** 7})
+    svc.start_api()
+    try:
+        socks = idle_load(svc)
+        try:
+            result = bench_submissions(None, 1, 6, duration, svc=svc)
+            result["open_after"] = still_open(socks)
+        finally:
+            for sock in socks:
+                sock.close()
+        return result
+    finally:
+        svc.stop()
+
+
+class Serve:
+    def __init__(self, tmp):
+        self.svc = Service(tmp)
+        self.log = os.path.join(tmp, "serve.log")
+        self.proc = subprocess.Popen([sys.executable, "-m", "webhook", "serve"],
+                                     env=self.svc.env, cwd=ROOT, stdout=open(self.log, "wb"),
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.wait(lambda: self.ok("/readyz"), 60)
+
+    def ok(self, path):
+        try:
+            return self.svc.request("GET", path)[0] == 200
+        except OSError:
+            return False
+
+    @staticmethod
+    def wait(condition, timeout):
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise TimeoutError("condition not met")
+            time.sleep(0.02)
+
+    def child(self, needle):
+        for pid in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as handle:
+                    ppid = int(handle.read().rsplit(b")", 1)[1].split()[1])
+                with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                    cmdline = handle.read()
+            except (OSError, ValueError):
+                continue
+            if ppid == self.proc.pid and needle in cmdline:
+                return int(pid)
+        return None
+
+    def text(self):
+        with open(self.log, errors="replace") as handle:
+            return handle.read()
+
+    def started(self, run_id):
+        return self.svc.run(run_id)["started_at"] is not None
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=60)
+
+
+def bench_recovery(tmp):
+    serve = Serve(tmp)
+    svc = serve.svc
+    try:
+        run = svc.submit("slow_plain", vars={"seconds": 8})
+        serve.wait(lambda: serve.started(run["id"]), 60)
+        old = serve.child(b"gunicorn")
+        t0 = time.monotonic()
+        os.kill(old, signal.SIGKILL)
+
+        def new_api():
+            new = serve.child(b"gunicorn")
+            return new not in (None, old) and f"({new})" in serve.text() and serve.ok("/healthz")
+        serve.wait(new_api, 60)
+        api_back = time.monotonic() - t0
+        api_run = svc.wait(run["id"], timeout=120)["status"]
+
+        run = svc.submit("slow_plain", vars={"seconds": 60})
+        serve.wait(lambda: serve.started(run["id"]), 60)
+        t0 = time.monotonic()
+        os.kill(serve.child(b"webhook\0worker"), signal.SIGKILL)
+        after = svc.submit("quick")
+        reaped = svc.wait(run["id"], timeout=120)
+        reap_time = time.monotonic() - t0
+        done = svc.wait(after["id"], timeout=120)
+        new_worker_time = time.monotonic() - t0
+        return {"api_back": api_back, "api_run": api_run, "reaped": reaped["status"],
+                "reap_time": reap_time, "new_worker_time": new_worker_time,
+                "new_run": done["status"]}
+    finally:
+        serve.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="shorter phases (smoke run)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-webhook-res-") as tmp:
+        for name in ("load", "crash"):
+            os.mkdir(os.path.join(tmp, name))
+        print(f"1/2 submissions with {STREAMS} open SSE streams and {HALF_OPEN} half-open "
+              "sockets ...", flush=True)
+        load = bench_idle_load(os.path.join(tmp, "load"), 4 if args.quick else 8)
+        print("2/2 kill -9 of the API, then of the worker, under serve ...", flush=True)
+        crash = bench_recovery(os.path.join(tmp, "crash"))
+    print()
+    print(f"submissions with {STREAMS} SSE streams + {HALF_OPEN} half-open sockets: "
+          f"{load['requests']} requests ({load['clients']}), {load['errors']} errors; "
+          f"{load['rate']:.0f}/s, p50 {load['p50'] * 1000:.1f} ms, p99 {load['p99'] * 1000:.1f} ms;"
+          f" {load['open_after']}/{STREAMS + HALF_OPEN} idle connections still open after")
+    print(f"kill -9 API: new API answers after {crash['api_back']:.2f} s, the run in progress "
+          f"ended {crash['api_run']}")
+    print(f"kill -9 worker: its run {crash['reaped']} (reaped) after {crash['reap_time']:.2f} s, "
+          f"a new worker ran a new submission ({crash['new_run']}) {crash['new_worker_time']:.2f}"
+          " s after the kill")
+    rows = [
+        ("submissions/s, idle load", f"{load['rate']:.0f}", ">= 500", load["rate"] >= 500),
+        ("submission p99, idle load", f"{load['p99'] * 1000:.1f} ms", "< 100 ms",
+         load["p99"] < 0.1),
+        ("idle connections kept", f"{load['open_after']}", f"{STREAMS + HALF_OPEN}",
+         load["open_after"] == STREAMS + HALF_OPEN),
+        ("API back after kill -9", f"{crash['api_back']:.2f} s", "< 10 s",
+         crash["api_back"] < 10 and crash["api_run"] == "successful"),
+        ("worker run reaped", f"{crash['reap_time']:.2f} s", "error",
+         crash["reaped"] == "error"),
+        ("new worker ran a run", f"{crash['new_worker_time']:.2f} s", "successful",
+         crash["new_run"] == "successful"),
+    ]
+    print()
+    print(f"{'figure':<28} {'measured':>12}  {'target':<10} result")
+    for name, value, target, ok in rows:
+        print(f"{name:<28} {value:>12}  {target:<10} {'PASS' if ok else 'FAIL'}")
+    return 0 if all(ok for *_, ok in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
