@@ -14,8 +14,10 @@ way; the caller then uses the generic dumper.  What it writes itself:
   else (`true`, `123`), single-quoted; base64 (binaryData) likewise;
 - multi-line strings that a literal block carries as they are: only printable
   characters and line feeds (no tab, CR, NEL, U+2028/9, BOM, astral plane), not starting
-  with a space or a line break, no space before a line break or at the end, at most one
-  trailing line break (`|` or `|-`; `|+` and indentation indicators are left to PyYAML).
+  with a space or a line break, no space before a line break or at the end (`|`, `|-`,
+  and `|+` when the generic dumper is known and the document does not end on it: after
+  a `|+` block libyaml ends the document with `...`, PyYAML's own emitter does not;
+  indentation indicators are left to PyYAML).
 
 Any other string value is handed to `dump` alone and used when PyYAML writes it on one
 line (quoted: the text does not depend on its position; netlab's files often end lines
@@ -56,6 +58,8 @@ class _Emitter(object):
         self._scalars = {}
         self._keys = {}
         self._dump = dump
+        self.kept = False       # the last scalar written was a `|+` block
+        self.open_kept = False  # the last block scalar written was a `|+` block
         self.out = []
 
     def scalar(self, value):
@@ -66,17 +70,23 @@ class _Emitter(object):
                 raise _Fallback()
             plain = self._resolve(self._node, value, (True, False)) == _STR_TAG
             text = value if plain else "'%s'" % value
+            if not plain:
+                if self.open_kept:
+                    raise _Fallback()
+                return text     # not cached: the inlined path must not skip this check
             self._scalars[value] = text
         return text
 
     def key(self, value):
         if type(value) is not str or len(value) > _SIMPLE_KEY_MAX or not _PLAIN.match(value):  # pylint: disable=unidiomatic-typecheck
             raise _Fallback()
-        text = self._keys[value] = self.scalar(value)
+        text = self.scalar(value)
+        if text == value:       # plain: cached (a quoted one is checked every time)
+            self._keys[value] = text
         return text
 
     def block(self, value, indent):
-        if value[0] in " \n" or value.endswith((" ", "\n\n")) or " \n" in value:
+        if value[0] in " \n" or value.endswith(" ") or " \n" in value:
             raise _Fallback()
         if value.isascii():    # str.isprintable is exactly 0x20-0x7e on ASCII, and fast
             if not value.replace("\n", "").isprintable():
@@ -84,11 +94,17 @@ class _Emitter(object):
         elif re.search(_BLOCK_UNSAFE_PATTERN, value):
             raise _Fallback()
         pad = " " * indent
-        if value.endswith("\n"):
-            head, body = "|\n", value[:-1]
-        else:
+        if not value.endswith("\n"):
             head, body = "|-\n", value
-        if "\n\n" in body:   # empty lines carry no indentation
+            self.kept = False
+        else:
+            body = value[:-1]
+            self.kept = body.endswith("\n")
+            if self.kept and self._dump is None:
+                raise _Fallback()
+            head = "|+\n" if self.kept else "|\n"
+        self.open_kept = self.kept
+        if "\n\n" in body or self.kept:   # empty lines carry no indentation
             lines = [pad + line if line else "" for line in body.split("\n")]
             return head + "\n".join(lines) + "\n"
         return head + pad + body.replace("\n", "\n" + pad) + "\n"
@@ -97,6 +113,7 @@ class _Emitter(object):
         """Text after `key:` (or `-`) for a scalar, with its line break; None for a
         non-empty mapping or list (written on the following lines)."""
         kind = type(value)
+        self.kept = False
         if kind is str:
             try:
                 if "\n" in value:
@@ -117,7 +134,7 @@ class _Emitter(object):
     def quoted(self, value):
         """The generic dumper's text for one string, when it is one line (a quoted
         scalar): that text does not depend on where the scalar sits in a block."""
-        if self._dump is None:
+        if self._dump is None or self.open_kept:    # how a quoted scalar ends `|+` is not known
             raise _Fallback()
         text = self._dump({"k": value})
         if not text.startswith("k: ") or not text.endswith("\n") or _BREAKS.search(text, 0, len(text) - 1):
@@ -138,6 +155,7 @@ class _Emitter(object):
                 text = scalars.get(item)
                 if text is not None:
                     out.append("%s%s: %s\n" % (lead, key_text, text))
+                    self.kept = False
                     lead = pad
                     continue
             out.append(lead + key_text + ":")
@@ -179,4 +197,19 @@ def emit(obj, dump=None):
         emitter.mapping(obj, 0)
     except (_Fallback, TypeError):   # TypeError: keys that do not sort
         return None
+    if emitter.kept:
+        return None
+    if emitter.open_kept and _ends_kept_documents(dump):
+        emitter.out.append("...\n")
     return "".join(emitter.out)
+
+
+_KEPT_ENDS = {}
+
+
+def _ends_kept_documents(dump):
+    """Whether `dump` closes a document that holds a `|+` block with `...`: libyaml does
+    (its open-ended state lasts to the document's end), PyYAML's own emitter does not."""
+    if dump not in _KEPT_ENDS:
+        _KEPT_ENDS[dump] = dump({"a": "a\n\n", "b": "b"}).endswith("\n...\n")
+    return _KEPT_ENDS[dump]

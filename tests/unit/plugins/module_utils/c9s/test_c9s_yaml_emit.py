@@ -92,6 +92,15 @@ def test_hostile_strings_in_every_position(value):
         check(obj)
 
 
+@pytest.mark.parametrize("after", ["plain", "true", "", "a: b", "x\n", "x\n\n", "x", "caf\u00e9\n", "tab\t\n"])
+def test_kept_blocks_followed_by_anything(after):
+    """After a `|+` block libyaml ends the document with `...` unless another block
+    scalar follows; PyYAML's own emitter never does: both are matched or declined."""
+    for obj in ({"a": "x\n\n", "b": after}, {"a": ["x\n\n", after]}, {"a": {"k": "x\n\n"}, after or "e": after},
+                {"a": "x\n\n", "b": after, "c": "y\n"}, {"a": "x\n\n", "b": {"c": [after, "z\n\n"]}, "d": "v"}):
+        check(obj)
+
+
 def test_the_fast_path_covers_what_labs_contain():
     """Netlab-like texts, names, paths, labels and base64 are emitted, not declined."""
     assert check({"data": {"0123456789abcdef0123-initial": "#!/bin/bash\nset -e\n\nip link set eth1 up\n"}})
@@ -102,6 +111,7 @@ def test_the_fast_path_covers_what_labs_contain():
                          "filePath": "node_files/-shared-hosts", "mode": "read"}]})
     assert check({"enabled": False, "n": None, "i": 600, "empty": {}, "none": []})
     assert check({"k": "true", "n": "123", "d": "2001-12-14"})   # quoted by the resolver
+    assert check({"data": {"k": "#!/bin/sh\nset -e\n\n", "z": "b\n"}, "kind": "ConfigMap"})   # netlab's `initial`
 
 
 ALPHABET = ["a", "b", "Z", "0", "7", " ", " ", "\n", "\n", "\t", "\r", ":", "#", "-", ".", "/", "'",
