@@ -171,7 +171,7 @@ class SqliteStore(Store):
         def __enter__(self):
             self.store._thread_lock.acquire()
             try:
-                fcntl.flock(self.store._lock_fd(), fcntl.LOCK_EX)
+                sqlite_db.lock_exclusive(self.store._lock_fd())
                 self.conn.execute("BEGIN IMMEDIATE")
             except BaseException:
                 self._release()
