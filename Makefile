@@ -65,7 +65,8 @@ test: venv collection system-deps controlplane servers
 bench: venv collection controlplane servers
 	bash scripts/bench.sh
 
-# MANAGER=v0.6 also starts the real Clabernetes manager beside the API server.
+# etcd, kube-apiserver and kube-controller-manager (garbage collector, namespace controller);
+# MANAGER=v0.6 or MANAGER=v0.8 also starts that real Clabernetes manager beside them.
 cluster-up: venv collection controlplane
 	$(BIN)/python tests/controlplane/cluster.py up --dir .cluster --crds $(CLUSTER_ARGS)
 	$(if $(MANAGER),$(BIN)/python tests/controlplane/manager.py up --dir .cluster --version $(MANAGER))

@@ -1,25 +1,36 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, skyforge.labs
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Render a synthetic 1,000-node x 5-file lab and compare with kubectl, in the same run.
+"""Render synthetic labs of 100, 1,000 and 10,000 nodes; compare with clabverter and kubectl.
 
-  .venv/bin/python bench/bench_render.py [--nodes 1000] [--keep DIR]
+  .venv/bin/python bench/bench_render.py [--nodes 100,1000,10000] [--rounds 2] [--no-kubectl] [--keep DIR]
 
-1. Synthesises a lab directory like netlab writes it (clab.yml + node_files/): per node
-   an executable `initial` (~3 KB), `ospf` (~0.6 KB) and `bgp` (~1.8 KB) script, an FRR
-   `daemons` file identical on every node, and the lab-wide `-shared-hosts` file.
-2. Packs it with bundle.write_bundle (the deterministic bundle netlab_generate writes).
-3. Renders the bundle with c9s.render in a child process (wall time, peak RSS via
-   ru_maxrss), next to a child that only imports the same modules (interpreter baseline).
-4. Produces the same ConfigMaps the per-node way: one
-   `kubectl create configmap <lab>-<node> --from-file=... --dry-run=client -o yaml`
-   per node (kubectl from tests/controlplane/build.sh), timed the same way.
+The lab is what netlab writes for FRR nodes: per node a startup-config (~0.7 KB), three
+executable scripts bound into the container (`initial` ~3 KB, `ospf` ~0.6 KB, `bgp`
+~1.8 KB) and one file shared by every node (FRR's `daemons`), plus a chain of links.
+Every figure is a whole process, started fresh, on the same lab directory:
 
-Targets (issue 2): render >= 20x faster than kubectl; render peak memory < 3x the bundle
-size.  The raw peak RSS, the part above the interpreter baseline, and both compared with
-the .tar.gz size and with the uncompressed lab are printed: with netlab-like text the
-bundle compresses ~10x, so the interpreter alone (~19 MB) is already many times a
-sub-MB bundle.
+- clabverter v0.8 (upstream's converter; from tests/controlplane/build_manager.sh v0.8,
+  i.e. ~/.cache/skyforge-labs/bin/clabverter-v0.8; CLABVERTER=path overrides), with
+  --stdout into a file;
+- ours as an Ansible task: ansible-playbook running one skyforge.labs.c9s_render task;
+  the time is the task's (a callback notes when the task starts and when its result is
+  back: AnsiballZ, the module process, the result's trip back), the peak memory is the
+  module process's (the interpreter Ansible starts for it, via a wrapper that reads its
+  rusage; the wrapper's own ~10 ms start counts against us);
+- ours as a library call (c9s.render) in a fresh interpreter;
+- at 1,000 nodes, `kubectl create configmap --dry-run=client -o yaml` once per node.
+
+The machine is shared and noisy: each size runs in ABBA order (clabverter, ours, ours,
+clabverter, ...) for --rounds rounds and keeps the best time of each; peak memory is the
+highest seen.  Goals (issues 2 and 15), checked at 1,000 nodes, exit status 1 when one is
+missed: the Ansible task no slower than clabverter, its peak memory no higher than
+clabverter's, the render >= 20x faster than kubectl.
+
+A Topology carries the whole definition and the mounts table; past TOPOLOGY_MAX_BYTES
+(etcd's 1.5 MiB request limit less a margin) c9s_render refuses the lab with an error
+saying so; the bench prints the largest lab of this shape that fits, and at 10,000
+nodes our error next to clabverter's output, whose Topology the API server would reject.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -37,37 +48,90 @@ import tempfile
 import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-sys.path.insert(0, os.path.join(REPO, ".skyforge", "collections"))
-
-from ansible_collections.skyforge.labs.plugins.module_utils import bundle  # noqa: E402
-
-CHILD = r"""
-import json, resource, sys, time
-sys.path.insert(0, sys.argv[1])
-from ansible_collections.skyforge.labs.plugins.module_utils import c9s
-mode, src, dest = sys.argv[2:5]
-start = time.perf_counter()
-if mode == "render":
-    result = c9s.render(src, dest, "bench")
-elif mode == "parse":   # only what any reader of the lab must do: parse its clab.yml
-    from ansible_collections.skyforge.labs.plugins.module_utils import clab
-    with c9s.open_lab(src) as lab:
-        clab.parse_clab(lab.read("clab.yml"), "clab.yml")
-    result = {}
-else:
-    result = {}
-elapsed = time.perf_counter() - start
-hwm = [int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")]
-print(json.dumps({"seconds": elapsed, "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                  "vmhwm_kib": hwm[0] if hwm else None,
-                  "configmaps": len(result.get("configmaps", [])),
-                  "manifest_bytes": result.get("manifest_bytes", 0)}))
-"""
+COLLECTIONS = os.path.join(REPO, ".skyforge", "collections")
+CACHE_BIN = os.path.join(os.environ.get("SKYFORGE_CACHE", os.path.expanduser("~/.cache/skyforge-labs")), "bin")
+GOAL_NODES = 1000
+KUBECTL_SPEEDUP = 20
 
 DAEMONS = "".join("%sd=%s\n%sd_options=\"-A 127.0.0.1\"\n" % (d, "yes" if i < 4 else "no", d)
                   for i, d in enumerate(["zebra", "bgp", "ospf", "ospf6", "rip", "ripng", "isis", "pim",
                                          "ldp", "nhrp", "eigrp", "babel", "sharp", "pbr", "bfd",
                                          "fabric", "vrrp", "path"])) * 4
+
+LIBRARY = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.skyforge.labs.plugins.module_utils import c9s
+from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+try:
+    c9s.render(sys.argv[2], sys.argv[3], "bench")
+except LabError as exc:
+    sys.exit("LabError: %s" % exc.message)
+"""
+
+# The interpreter Ansible runs the module with: the real one as a child, whose peak RSS
+# it writes where PEAK_RSS_FILE says.
+WRAPPER = """#!%s -S
+import os, sys
+pid = os.posix_spawn(%r, [%r] + sys.argv[1:], os.environ)
+_pid, status, usage = os.wait4(pid, 0)
+with open(os.environ["PEAK_RSS_FILE"], "w") as out:
+    out.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+CALLBACK = '''
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+DOCUMENTATION = """
+name: task_timer
+type: aggregate
+short_description: bench_render, times each task
+description: Writes the seconds from each task start to its result, as JSON, to TASK_TIMES_FILE.
+"""
+import json, os, time
+from ansible.plugins.callback import CallbackBase
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "task_timer"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self):
+        super(CallbackModule, self).__init__()
+        self.started = {}
+        self.times = {}
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self.started[task.get_name()] = time.perf_counter()
+
+    def _done(self, result, failed):
+        name = result._task.get_name()
+        self.times[name] = {"seconds": time.perf_counter() - self.started[name], "failed": failed,
+                            "msg": result._result.get("msg", "")}
+
+    def v2_runner_on_ok(self, result):
+        self._done(result, False)
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        self._done(result, True)
+
+    def v2_playbook_on_stats(self, stats):
+        with open(os.environ["TASK_TIMES_FILE"], "w") as out:
+            json.dump(self.times, out)
+'''
+
+PLAYBOOK = """- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: render
+      skyforge.labs.c9s_render:
+        src: "{{ src }}"
+        dest: "{{ dest }}"
+        namespace: bench
+"""
 
 
 def _addr(rng):
@@ -75,15 +139,14 @@ def _addr(rng):
 
 
 def node_files(index, rng):
-    """The four per-node files: netlab-like templates filled with node-specific values."""
-    loopback = "10.0.%d.%d" % (index // 250, index % 250 + 1)
-    initial = ["#!/bin/bash", "#", "# Initial configuration for n%04d, generated" % index, "#", "set -e",
-               "hostname n%04d" % index, "sysctl -w net.ipv4.ip_forward=1",
+    """Netlab-like texts filled with node-specific values: {name: (text, mode)}."""
+    loopback = "10.%d.%d.%d" % (index // 62500, index // 250 % 250, index % 250 + 1)
+    initial = ["#!/bin/bash", "#", "# Initial configuration for n%05d, generated" % index, "#", "set -e",
+               "hostname n%05d" % index, "sysctl -w net.ipv4.ip_forward=1",
                "sysctl -w net.ipv6.conf.all.forwarding=1"]
     for port in range(1, 9):
-        peer = rng.randrange(1000)
-        initial += ["#", "# eth%d: n%04d -> n%04d (link %d, vlan %d)" % (port, index, peer, rng.randrange(9999),
-                                                                         rng.randrange(2, 4094)),
+        initial += ["#", "# eth%d: n%05d -> n%05d (link %d, vlan %d)" % (port, index, rng.randrange(1000),
+                                                                         rng.randrange(9999), rng.randrange(2, 4094)),
                     "ip link set dev eth%d up" % port,
                     "ip addr add %s/30 dev eth%d" % (_addr(rng), port),
                     "ip -6 addr add 2001:db8:%x:%x::%x/64 dev eth%d"
@@ -102,139 +165,259 @@ def node_files(index, rng):
     peers = [_addr(rng) for _peer in range(14)]
     for peer in peers:
         bgp += [" neighbor %s remote-as %d" % (peer, 65000 + rng.randrange(10)),
-                " neighbor %s description n%04d" % (peer, rng.randrange(1000))]
+                " neighbor %s description n%05d" % (peer, rng.randrange(1000))]
     bgp += [" address-family ipv4 unicast", "  network %s/32" % loopback]
     bgp += ["  neighbor %s activate" % peer for peer in peers] + [" exit-address-family", "!"]
+    startup = ["hostname n%05d" % index, "!", "interface lo", " ip address %s/32" % loopback, "!"]
+    for port in range(1, 9):
+        startup += ["interface eth%d" % port, " description to n%05d" % rng.randrange(1000),
+                    " ip address %s/30" % _addr(rng), "!"]
     return {"initial": ("\n".join(initial) + "\n", 0o755), "ospf": ("\n".join(ospf) + "\n", 0o755),
-            "bgp": ("\n".join(bgp) + "\n", 0o755), "daemons": (DAEMONS, 0o644)}
+            "bgp": ("\n".join(bgp) + "\n", 0o755), "startup.cfg": ("\n".join(startup) + "\n", 0o644)}
 
 
 def synthesise(root, nodes):
+    """The lab directory: clab.yml + node_files/ (startup-config, 3 scripts, 1 shared file)."""
     rng = random.Random(42)
+    os.makedirs(os.path.join(root, "node_files"))
+    with open(os.path.join(root, "node_files", "-shared-daemons"), "w") as handle:
+        handle.write(DAEMONS)
     lines = ["name: bench", "topology:", "  nodes:"]
-    hosts = []
     for index in range(nodes):
-        name = "n%04d" % index
-        lines += ["    %s:" % name, "      kind: linux", "      image: quay.io/frrouting/frr:10.7.1",
-                  "      mgmt-ipv4: 192.168.%d.%d" % (index // 250, index % 250 + 1), "      binds:"]
+        name = "n%05d" % index
+        directory = os.path.join(root, "node_files", name)
+        os.makedirs(directory)
         for filename, (text, mode) in sorted(node_files(index, rng).items()):
-            path = os.path.join(root, "node_files", name, filename)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
+            path = os.path.join(directory, filename)
             with open(path, "w") as handle:
                 handle.write(text)
             os.chmod(path, mode)
-            lines.append("      - node_files/%s/%s:/etc/config/%s" % (name, filename, filename))
-        lines.append("      - node_files/-shared-hosts:/etc/hosts:ro")
-        hosts.append("10.0.%d.%d %s" % (index // 250, index % 250 + 1, name))
+        lines += ["    %s:" % name, "      kind: linux", "      image: quay.io/frrouting/frr:10.7.1",
+                  "      startup-config: node_files/%s/startup.cfg" % name, "      binds:"]
+        lines += ["      - node_files/%s/%s:/etc/frr/scripts/%s" % (name, script, script)
+                  for script in ("initial", "ospf", "bgp")]
+        lines.append("      - node_files/-shared-daemons:/etc/frr/daemons:ro")
     lines.append("  links:")
-    for index in range(nodes - 1):
-        lines += ["  - endpoints: [\"n%04d:eth1\", \"n%04d:eth2\"]" % (index, index + 1)]
-    with open(os.path.join(root, "node_files", "-shared-hosts"), "w") as handle:
-        handle.write("\n".join(hosts) + "\n")
+    lines += ["  - endpoints: [\"n%05d:eth1\", \"n%05d:eth2\"]" % (index, index + 1) for index in range(nodes - 1)]
     with open(os.path.join(root, "clab.yml"), "w") as handle:
         handle.write("\n".join(lines) + "\n")
 
 
-def child(mode, src, dest):
-    proc = subprocess.run([sys.executable, "-c", CHILD, os.path.join(REPO, ".skyforge", "collections"),
-                           mode, src, dest], capture_output=True, text=True, check=True)
-    return json.loads(proc.stdout)
+def measure(argv, env=None, stdout=None):
+    """(wall seconds, peak RSS MiB, returncode, stderr) of a whole child process."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=stdout or subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    err = proc.stderr.read().decode("utf-8", "replace")
+    proc.stderr.close()
+    return seconds, usage.ru_maxrss / 1024.0, os.waitstatus_to_exitcode(status), err
 
 
-def kubectl_path():
-    for _attempt in range(30):
-        proc = subprocess.run(["bash", os.path.join(REPO, "tests", "controlplane", "build.sh")],
-                              capture_output=True, text=True, check=False)
-        path = os.path.join(proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "", "kubectl")
-        if proc.returncode == 0 and os.access(path, os.X_OK):
-            return path
-        print("kubectl not available yet (%s); retrying in 20 s" % proc.stderr.strip()[-200:])
-        time.sleep(20)
-    raise SystemExit("kubectl did not become available from tests/controlplane/build.sh")
+def find_clabverter():
+    if os.environ.get("CLABVERTER"):
+        return os.environ["CLABVERTER"]
+    proc = subprocess.run(["bash", os.path.join(REPO, "tests", "controlplane", "build_manager.sh"), "v0.8"],
+                          capture_output=True, text=True, check=False)
+    path = os.path.join(CACHE_BIN, "clabverter-v0.8")
+    if proc.returncode != 0 or not os.access(path, os.X_OK):
+        raise SystemExit("clabverter v0.8 is not available (tests/controlplane/build_manager.sh v0.8 exited %d: "
+                         "%s); set CLABVERTER to a clabverter binary to compare with"
+                         % (proc.returncode, proc.stderr.strip()[-300:]))
+    return path
+
+
+def find_kubectl():
+    proc = subprocess.run(["bash", os.path.join(REPO, "tests", "controlplane", "build.sh")],
+                          capture_output=True, text=True, check=False)
+    lines = proc.stdout.strip().splitlines()
+    path = os.path.join(lines[-1] if lines else "", "kubectl")
+    if proc.returncode != 0 or not os.access(path, os.X_OK):
+        raise SystemExit("kubectl is not available from tests/controlplane/build.sh: %s" % proc.stderr.strip()[-300:])
+    return path
+
+
+class Runner(object):
+    def __init__(self, work, clabverter):
+        self.work = work
+        self.clabverter = clabverter
+        tools = os.path.join(work, "tools")
+        os.makedirs(os.path.join(tools, "callbacks"), exist_ok=True)
+        with open(os.path.join(tools, "callbacks", "task_timer.py"), "w") as handle:
+            handle.write(CALLBACK)
+        with open(os.path.join(tools, "playbook.yml"), "w") as handle:
+            handle.write(PLAYBOOK)
+        self.wrapper = os.path.join(tools, "python")
+        with open(self.wrapper, "w") as handle:
+            handle.write(WRAPPER % (sys.executable, sys.executable, sys.executable))
+        os.chmod(self.wrapper, 0o755)
+        self.tools = tools
+
+    def clabverter_run(self, lab, out):
+        with open(out, "wb") as handle:
+            seconds, rss, code, err = measure([self.clabverter, "--topologyFile", os.path.join(lab, "clab.yml"),
+                                               "--stdout", "--quiet", "--destinationNamespace", "bench"],
+                                              stdout=handle)
+        if code != 0:
+            raise SystemExit("clabverter failed (%d): %s" % (code, err[-500:]))
+        return {"seconds": seconds, "rss": rss}
+
+    def library_run(self, lab, out):
+        seconds, rss, code, err = measure([sys.executable, "-c", LIBRARY, COLLECTIONS, lab, out])
+        return {"seconds": seconds, "rss": rss, "error": err.strip() if code else None}
+
+    def task_run(self, lab, out):
+        times, peak = os.path.join(self.tools, "times.json"), os.path.join(self.tools, "peak")
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
+                   ANSIBLE_CALLBACK_PLUGINS=os.path.join(self.tools, "callbacks"),
+                   ANSIBLE_CALLBACKS_ENABLED="task_timer", TASK_TIMES_FILE=times, PEAK_RSS_FILE=peak,
+                   ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
+        for stale in (times, peak):
+            if os.path.exists(stale):
+                os.unlink(stale)
+        _s, _r, code, err = measure([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+                                     "-i", "localhost,", "-c", "local",
+                                     "-e", "ansible_python_interpreter=%s" % self.wrapper,
+                                     "-e", "src=%s" % lab, "-e", "dest=%s" % out,
+                                     os.path.join(self.tools, "playbook.yml")], env=env)
+        with open(times) as handle:
+            task = json.load(handle)["render"]
+        with open(peak) as handle:
+            rss = int(handle.read()) / 1024.0
+        return {"seconds": task["seconds"], "rss": rss, "error": task["msg"] if task["failed"] else None}
+
+
+def best(runs):
+    return {"seconds": min(r["seconds"] for r in runs), "rss": max(r["rss"] for r in runs),
+            "error": next((r.get("error") for r in runs if r.get("error")), None)}
+
+
+def topology_bytes(manifests):
+    """Size of the last document (the Topology) of a multi-document YAML file."""
+    with open(manifests, "rb") as handle:
+        text = handle.read()
+    return len(text) - text.rfind(b"\n---\n") - 5
 
 
 def kubectl_per_node(kubectl, lab, nodes, out_path):
     env = dict(os.environ, KUBECONFIG=os.devnull)
-    start = time.perf_counter()
+    started = time.perf_counter()
     with open(out_path, "wb") as out:
         for index in range(nodes):
-            name = "n%04d" % index
+            name = "n%05d" % index
             args = [kubectl, "create", "configmap", "bench-%s" % name, "--namespace", "bench",
                     "--dry-run=client", "-o", "yaml",
-                    "--from-file=hosts=%s" % os.path.join(lab, "node_files", "-shared-hosts")]
-            for filename in ("bgp", "daemons", "initial", "ospf"):
+                    "--from-file=daemons=%s" % os.path.join(lab, "node_files", "-shared-daemons")]
+            for filename in ("bgp", "initial", "ospf", "startup.cfg"):
                 args.append("--from-file=%s=%s" % (filename, os.path.join(lab, "node_files", name, filename)))
             out.write(b"---\n" + subprocess.run(args, capture_output=True, check=True, env=env).stdout)
-    return time.perf_counter() - start
+    return time.perf_counter() - started
 
 
-def prepare(work, nodes):
-    """Synthesise the lab and its bundle (run in a child: see main)."""
-    lab = os.path.join(work, "lab")
-    if os.path.exists(lab):
-        shutil.rmtree(lab)
-    os.makedirs(lab)
-    synthesise(lab, nodes)
-    files = bundle.collect_tree(lab)
-    bundle_path = os.path.join(work, "bench.tar.gz")
-    bundle.write_bundle(bundle_path, files)
-    sizes = dict((path.rsplit("/", 1)[-1], len(data)) for path, (data, _mode) in files.items())
-    print(json.dumps({"lab": lab, "bundle": bundle_path, "files": len(files),
-                      "raw_bytes": sum(len(data) for data, _mode in files.values()),
-                      "bundle_bytes": os.path.getsize(bundle_path), "sizes_n0000": dict(
-                          (k, v) for k, v in sizes.items() if k in ("initial", "ospf", "bgp", "daemons", "-shared-hosts"))}))
+def run_size(runner, nodes, rounds):
+    lab = os.path.join(runner.work, "lab-%d" % nodes)
+    if not os.path.isdir(lab):
+        synthesise(lab, nodes)
+    outs = dict((name, os.path.join(runner.work, "%s-%d.yml" % (name, nodes))) for name in ("clabverter", "task", "library"))
+    runs = {"clabverter": [], "task": [], "library": []}
+    for _round in range(rounds):    # ABBA: clabverter, ours, ours, clabverter
+        runs["clabverter"].append(runner.clabverter_run(lab, outs["clabverter"]))
+        runs["task"].append(runner.task_run(lab, outs["task"]))
+        runs["library"].append(runner.library_run(lab, outs["library"]))
+        runs["clabverter"].append(runner.clabverter_run(lab, outs["clabverter"]))
+    result = dict((name, best(found)) for name, found in runs.items())
+    result["lab_bytes"] = sum(os.path.getsize(os.path.join(d, f)) for d, _s, files in os.walk(lab) for f in files)
+    result["clabverter_topology"] = topology_bytes(outs["clabverter"])
+    if not result["task"]["error"]:
+        result["topology"] = topology_bytes(outs["task"])
+        result["manifest_bytes"] = os.path.getsize(outs["task"])
+    return result
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nodes", type=int, default=1000)
-    parser.add_argument("--keep", help="keep the synthetic lab and outputs in this directory")
-    parser.add_argument("--prepare", help=argparse.SUPPRESS)
+    parser.add_argument("--nodes", default="100,1000,10000", help="comma-separated lab sizes")
+    parser.add_argument("--rounds", type=int, default=2, help="ABBA rounds per size (best time kept)")
+    parser.add_argument("--no-kubectl", action="store_true", help="skip the per-node kubectl comparison")
+    parser.add_argument("--keep", help="keep the labs and outputs in this directory")
     args = parser.parse_args()
-    if args.prepare:
-        prepare(args.prepare, args.nodes)
-        return
+    sizes = [int(n) for n in args.nodes.split(",")]
     work = args.keep or tempfile.mkdtemp(prefix="bench-render-")
+    os.makedirs(work, exist_ok=True)
+    failures = []
     try:
-        # Linux carries a process's RSS high-water mark across fork+exec into ru_maxrss,
-        # so everything heavy runs in children and this parent stays small.
-        made = json.loads(subprocess.run([sys.executable, os.path.abspath(__file__), "--prepare", work,
-                                          "--nodes", str(args.nodes)],
-                                         capture_output=True, text=True, check=True).stdout)
-        lab, bundle_path, bundle_bytes = made["lab"], made["bundle"], made["bundle_bytes"]
-        print("lab: %d nodes x 5 files, %d files, %.2f MB uncompressed, bundle %.2f MB; sizes of one node: %s"
-              % (args.nodes, made["files"], made["raw_bytes"] / 1e6, bundle_bytes / 1e6, made["sizes_n0000"]))
-
-        kubectl = kubectl_path()
-        baseline = child("baseline", bundle_path, os.path.join(work, "unused.yml"))
-        render = child("render", bundle_path, os.path.join(work, "manifests.yml"))
-        parse = child("parse", bundle_path, os.path.join(work, "unused.yml"))
-        kubectl_seconds = kubectl_per_node(kubectl, lab, args.nodes, os.path.join(work, "kubectl.yml"))
-
-        peak = render["maxrss_kib"] * 1024
-        above = peak - baseline["maxrss_kib"] * 1024
-        print("render (c9s.render from the bundle): %.2f s, %d ConfigMaps, manifests %.2f MB"
-              % (render["seconds"], render["configmaps"], render["manifest_bytes"] / 1e6))
-        print("kubectl create configmap --dry-run=client -o yaml, per node: %.2f s (%d ConfigMaps, %.2f MB)"
-              % (kubectl_seconds, args.nodes, os.path.getsize(os.path.join(work, "kubectl.yml")) / 1e6))
-        speedup = kubectl_seconds / render["seconds"]
-        print("speedup: %.1fx (target >= 20x): %s" % (speedup, "PASS" if speedup >= 20 else "FAIL"))
-        print("render peak RSS (ru_maxrss) %.1f MB (VmHWM %.1f MB); interpreter + imports baseline %.1f MB; "
-              "above baseline %.1f MB" % (peak / 1e6, render["vmhwm_kib"] * 1024 / 1e6,
-                                          baseline["maxrss_kib"] * 1024 / 1e6, above / 1e6))
-        print("memory vs bundle (%.2f MB .tar.gz): peak %.1fx, above baseline %.1fx (target < 3x): %s"
-              % (bundle_bytes / 1e6, peak / bundle_bytes, above / bundle_bytes,
-                 "PASS" if peak < 3 * bundle_bytes else "FAIL"))
-        print("memory vs the lab's uncompressed content (%.2f MB): peak %.1fx, above baseline %.1fx"
-              % (made["raw_bytes"] / 1e6, peak / made["raw_bytes"], above / made["raw_bytes"]))
-        print("of the peak above baseline, reading the bundle and parsing its clab.yml with PyYAML "
-              "alone takes %.1f MB (%.1fx the bundle)"
-              % ((parse["maxrss_kib"] - baseline["maxrss_kib"]) * 1024 / 1e6,
-                 (parse["maxrss_kib"] - baseline["maxrss_kib"]) * 1024.0 / bundle_bytes))
+        clabverter = find_clabverter()
+        runner = Runner(work, clabverter)
+        print("clabverter: %s; %d ABBA rounds per size, best time / highest peak RSS of each; whole processes"
+              % (clabverter, args.rounds))
+        print("%7s %9s | %-24s | %-24s | %-24s | %s" % ("nodes", "lab MB", "clabverter v0.8", "ours, Ansible task",
+                                                       "ours, library call", "task/clabverter"))
+        one = os.path.join(work, "lab-1")
+        if not os.path.isdir(one):
+            synthesise(one, 1)
+        fixed = best([runner.task_run(one, os.path.join(work, "task-1.yml")) for _round in range(args.rounds)])
+        clab_one = best([runner.clabverter_run(one, os.path.join(work, "clabverter-1.yml"))
+                         for _round in range(args.rounds)])
+        print("a 1-node lab (fixed costs): Ansible task %.2f s, %.1f MiB; clabverter %.2f s, %.1f MiB"
+              % (fixed["seconds"], fixed["rss"], clab_one["seconds"], clab_one["rss"]))
+        results = {}
+        for nodes in sizes:
+            r = results[nodes] = run_size(runner, nodes, args.rounds)
+            cell = dict((name, "%6.2f s %7.1f MiB" % (r[name]["seconds"], r[name]["rss"])) for name in
+                        ("clabverter", "task", "library"))
+            for name in ("task", "library"):
+                if r[name]["error"]:
+                    cell[name] = "error after %.2f s" % r[name]["seconds"]
+            ratio = "" if r["task"]["error"] else "%.2fx time, %.2fx memory" % (
+                r["task"]["seconds"] / r["clabverter"]["seconds"], r["task"]["rss"] / r["clabverter"]["rss"])
+            print("%7d %9.1f | %-24s | %-24s | %-24s | %s" % (nodes, r["lab_bytes"] / 1e6, cell["clabverter"],
+                                                           cell["task"], cell["library"], ratio))
+        for nodes in sizes:
+            r = results[nodes]
+            if r["task"]["error"]:
+                print("%d nodes: c9s_render refuses the lab: %s" % (nodes, r["task"]["error"]))
+                print("%d nodes: clabverter wrote a Topology of %d bytes; kube-apiserver accepts requests up to "
+                      "3 MiB and etcd stores objects up to 1.5 MiB by default, so it cannot be applied either"
+                      % (nodes, r["clabverter_topology"]))
+            else:
+                per_node = float(r["topology"]) / nodes
+                print("%d nodes: our Topology is %d bytes (%.0f per node): labs of this shape fit one Topology up "
+                      "to about %d nodes (c9s.TOPOLOGY_MAX_BYTES)" % (nodes, r["topology"], per_node,
+                                                                     _max_bytes() / per_node))
+        if GOAL_NODES in results and not results[GOAL_NODES]["task"]["error"]:
+            r = results[GOAL_NODES]
+            for what, ours, theirs in (("time", r["task"]["seconds"], r["clabverter"]["seconds"]),
+                                       ("peak memory", r["task"]["rss"], r["clabverter"]["rss"])):
+                ok = ours <= theirs
+                print("goal at %d nodes, Ansible task %s no higher than clabverter's: %.2f vs %.2f: %s"
+                      % (GOAL_NODES, what, ours, theirs, "PASS" if ok else "FAIL"))
+                if not ok:
+                    failures.append("%s at %d nodes" % (what, GOAL_NODES))
+        if not args.no_kubectl and GOAL_NODES in results:
+            kubectl = find_kubectl()
+            seconds = kubectl_per_node(kubectl, os.path.join(work, "lab-%d" % GOAL_NODES), GOAL_NODES,
+                                       os.path.join(work, "kubectl.yml"))
+            speedup = seconds / results[GOAL_NODES]["library"]["seconds"]
+            ok = speedup >= KUBECTL_SPEEDUP
+            print("kubectl create configmap --dry-run=client -o yaml, once per node (%d nodes): %.2f s; the library "
+                  "render is %.1fx faster (goal >= %dx): %s" % (GOAL_NODES, seconds, speedup, KUBECTL_SPEEDUP,
+                                                                "PASS" if ok else "FAIL"))
+            if not ok:
+                failures.append("kubectl speedup")
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+    if failures:
+        print("MISSED: %s" % ", ".join(failures))
+        return 1
+    return 0
+
+
+def _max_bytes():
+    sys.path.insert(0, COLLECTIONS)
+    from ansible_collections.skyforge.labs.plugins.module_utils import c9s
+    return c9s.TOPOLOGY_MAX_BYTES
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -7,6 +7,7 @@ committed; each stream then reads only the events after its last sequence number
 
 import contextlib
 import json
+import re
 import threading
 import time
 
@@ -196,9 +197,13 @@ def stdout_chunks(store, notifier, run_id, page, keepalive, live):
             yield ""
 
 
+# colour and cursor sequences: ansible colours what it writes to the runner's pty
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
 def _stdout(event):
     data = event["data"]
     if "." in event["type"] or not isinstance(data, dict):
         return ""
-    text = (data.get("stdout") or "").replace("\r\n", "\n")   # the runner reads a pty
+    text = _ANSI.sub("", (data.get("stdout") or "").replace("\r\n", "\n"))   # the runner reads a pty
     return text + "\n" if text else ""

@@ -16,6 +16,7 @@ import time
 
 from . import store as store_mod
 from .executor import Job, make_executor, procs
+from .failure import FailureWatch
 
 log = logging.getLogger("webhook.worker")
 
@@ -110,6 +111,9 @@ class Worker:
             log.info("run %s expired in the queue", run_id)
 
     def _prune(self):
+        # workers of earlier starts leave /status once stopped or silent this long
+        self.store.forget_workers(time.time() - max(self.config.retention["interval"],
+                                                    self.config.worker["dead_after"]))
         before = time.time() - self.config.retention["finished_runs"]
         for run_id in self.store.prune(before):
             path = self.executor.run_dir(run_id)
@@ -212,8 +216,11 @@ class Worker:
                 "pid": pid, "playbook": entry.playbook, "inventory": entry.inventory,
                 "limit": run["limit"], "tags": run["tags"], "isolation": isolation})
 
-        out = self.executor.execute(job, self._sink(run_id), self._should_stop(run_id), started)
+        sink = FailureWatch(self._sink(run_id))
+        out = self.executor.execute(job, sink, self._should_stop(run_id), started)
         result = {"events": out.events}
+        if out.status == "failed" and out.interrupted is None and sink.reason:
+            result["reason"] = sink.reason
         if out.leftovers:
             result["leftover_processes"] = out.leftovers
         if out.message:

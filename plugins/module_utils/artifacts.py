@@ -265,6 +265,9 @@ def fetch_file(backend, key, dest, sha256=None, check_mode=False):
     if current is None:
         raise LabError("artifact %s is not in store %s: list the store with artifact_info to find the key"
                        % (key, backend.url))
+    if not current["sha256"]:
+        raise LabError("artifact %s in %s has no sha256 recorded: its upload is still running or was interrupted "
+                       "(the record is written once the content is in); store it again" % (key, backend.url))
     if expected and current["sha256"] != expected:
         raise LabError("artifact %s in %s has sha256 %s, not the expected %s: the stored file differs from the "
                        "one you expect; check the key or the expected sha256" % (key, backend.url, current["sha256"], expected))

@@ -5,8 +5,9 @@
 
 The record lives in the object's user metadata: `sha256`, `skyforge-metadata` (the user
 metadata as compact ASCII JSON) and `stored-at`; the content type is the object's
-Content-Type. Transfers go through boto3's managed transfer with a small, fixed number of
-parts in flight so memory stays bounded whatever the size.
+Content-Type. Files bigger than one part go up and come down in parallel parts hashed on
+the way (artifacts_s3_transfer); small files through boto3's managed transfer; either way a
+small, fixed number of parts is in flight, so memory stays bounded whatever the size.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,6 +18,7 @@ import datetime
 import json
 
 from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils import artifacts_s3_transfer as transfer
 from ansible_collections.skyforge.labs.plugins.module_utils.artifacts import (
     Backend, hash_file, metadata_json, record, utc_now,
 )
@@ -58,7 +60,11 @@ class S3Backend(Backend):
         self.url = "s3://%s/%s" % (bucket, prefix) if prefix else "s3://%s" % bucket
         config = botocore.config.Config(connect_timeout=10, read_timeout=60,
                                         retries={"max_attempts": 3, "mode": "standard"},
-                                        s3={"addressing_style": "path"} if endpoint_url else None)
+                                        s3=dict({"addressing_style": "path"} if endpoint_url else {},
+                                                # Over plain http botocore would sha256 every byte sent
+                                                # to sign it (over https it never does); the parts carry
+                                                # a CRC32 checksum and the file its own sha256 instead.
+                                                payload_signing_enabled=False))
         self.client = boto3.session.Session().client(
             "s3", endpoint_url=endpoint_url, aws_access_key_id=access_key, aws_secret_access_key=secret_key,
             aws_session_token=session_token, region_name=region or "us-east-1", verify=validate_certs,
@@ -153,9 +159,15 @@ class S3Backend(Backend):
                 "Metadata": {"sha256": sha256, "skyforge-metadata": user, "stored-at": stored_at}}
 
     def put(self, src, key, sha256, size, content_type, metadata):
+        stored_at = utc_now()
+        if sha256 is None and transfer.hashes_in_flight(size):
+            self.extra_args("0" * 64, content_type, metadata, stored_at)   # refuse before sending
+            sha256, size = self.call("store", key, transfer.upload_hashed, self.client, src, self.bucket,
+                                     self.object_key(key), content_type,
+                                     lambda sha: self.extra_args(sha, content_type, metadata, stored_at)["Metadata"])
+            return record(key, sha256, size, content_type, metadata, stored_at, self.key_url(key))
         if sha256 is None:  # S3 takes the metadata before the content: hash first
             sha256, size = hash_file(src)
-        stored_at = utc_now()
         extra = self.extra_args(sha256, content_type, metadata, stored_at)
         self.call("store", key, self.client.upload_file, src, self.bucket, self.object_key(key),
                   ExtraArgs=extra, Config=transfer_config())
@@ -171,8 +183,10 @@ class S3Backend(Backend):
         return dict(current, content_type=content_type, metadata=metadata, stored_at=stored_at)
 
     def get(self, key, tmp_handle):
-        self.call("fetch", key, self.client.download_fileobj, self.bucket, self.object_key(key), tmp_handle,
-                  Config=transfer_config())
+        size = self.call("fetch", key, self.client.head_object, Bucket=self.bucket,
+                         Key=self.object_key(key))["ContentLength"]
+        return self.call("fetch", key, transfer.download_hashed, self.client, self.bucket, self.object_key(key),
+                         size, tmp_handle)
 
     def list(self, prefix):
         base = self.object_key("") if self.prefix else ""

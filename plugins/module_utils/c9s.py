@@ -30,8 +30,10 @@ import tempfile
 import zlib
 
 from ansible_collections.skyforge.labs.plugins.module_utils import bundle as bundle_utils
+from ansible_collections.skyforge.labs.plugins.module_utils import c9s_advice
 from ansible_collections.skyforge.labs.plugins.module_utils import clab as clab_utils
 from ansible_collections.skyforge.labs.plugins.module_utils import configmaps
+from ansible_collections.skyforge.labs.plugins.module_utils import c9s_yaml_emit
 from ansible_collections.skyforge.labs.plugins.module_utils import names
 from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
 
@@ -75,6 +77,7 @@ class LabDir(object):
         self.root = os.path.realpath(root)
         self.origin = root
         self._reals = {}
+        self._dirs = {}
 
     def __enter__(self):
         return self
@@ -84,16 +87,29 @@ class LabDir(object):
 
     def close(self):
         self._reals = {}
+        self._dirs = {}
 
     def _real(self, relpath):
         real = self._reals.get(relpath)
         if real is None:
-            real = os.path.realpath(os.path.join(self.root, relpath))
+            real = self._resolve(relpath)
             if real != self.root and not real.startswith(self.root + os.sep):
                 raise LabError("%s in %s resolves to %s, outside the lab; copy the file into the lab "
                                "directory instead of linking it" % (relpath, self.origin, real), path=relpath)
             self._reals[relpath] = real
         return real
+
+    def _resolve(self, relpath):
+        """os.path.realpath(root/relpath), with one realpath per directory: the file itself
+        needs resolving only when it is a link (one lstat, not one per path component)."""
+        parent, leaf = posixpath.split(relpath)
+        if not parent or leaf in ("", ".", ".."):
+            return os.path.realpath(os.path.join(self.root, relpath))
+        real_parent = self._dirs.get(parent)
+        if real_parent is None:
+            real_parent = self._dirs[parent] = self._resolve(parent)
+        real = os.path.join(real_parent, leaf)
+        return os.path.realpath(real) if os.path.islink(real) else real
 
     def read(self, relpath):
         with open(self._real(relpath), "rb") as handle:
@@ -122,11 +138,19 @@ class LabDir(object):
         return found
 
     def listdir(self, relpath):
-        real = os.path.join(self.root, relpath)
         try:
-            return sorted(name for name in os.listdir(real) if os.path.isfile(os.path.join(real, name)))
+            with os.scandir(os.path.join(self.root, relpath)) as entries:
+                return sorted(entry.name for entry in entries if _is_file(entry))
         except OSError:
             return []
+
+
+def _is_file(entry):
+    """os.path.isfile for a scandir entry, without a stat unless it is a link."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 class LabBundle(object):
@@ -317,11 +341,13 @@ def _collect(lab, clab, plan, api_version):
     wanted = {}
     outside = set()
     hosts_binds = []
+    runtime = []
     for node, refs in clab_utils.all_node_files(clab).items():
         entries = []
         kind = clab_utils.node_kind(clab, node)
         for ref in refs:
             if clab_utils.is_runtime_path(ref.source):
+                runtime.append("%s (node %s)" % (ref.source, node))
                 continue
             relpath = ref.lab_path
             if relpath is None:
@@ -338,25 +364,39 @@ def _collect(lab, clab, plan, api_version):
                     node=node, path=ref.source)
             if not found:
                 _warn_once(plan, "node %s: directory %s is empty, so nothing is mounted there and "
-                                 "containerlab will not find it in the launcher pod" % (node, relpath))
+                                 "containerlab will not find it in the launcher pod; put the files the "
+                                 "node needs into it, or remove that bind from the node" % (node, relpath))
             for path, mode in found:
                 entries.append((path, mode, ref))
         wanted[node] = entries
     if outside:
         plan.warnings.append(
             "host paths outside the lab are left as they are (they must exist on every launcher "
-            "pod, which they usually do not): %s" % _short_list(outside))
+            "pod, which they usually do not): %s; copy each file next to the topology and bind it by "
+            "a relative path (the lab then carries it), or remove the bind" % _short_list(outside))
+    if runtime:
+        plan.warnings.append(_runtime_paths_warning(runtime))
     if hosts_binds:
         plan.warnings.append(
             "single-file /etc/hosts binds on linux nodes (%s): the container runtime inside a "
-            "launcher pod manages /etc/hosts and such binds are known to fail there; remove the "
-            "bind or accept that name resolution comes from the pod" % _short_list(set(hosts_binds)))
+            "launcher pod manages /etc/hosts and such binds are known to fail there; %s"
+            % (_short_list(set(hosts_binds)), c9s_advice.hosts_bind_advice(lab, sorted(set(hosts_binds)))))
     return wanted
+
+
+def _runtime_paths_warning(sources):
+    return (
+        "paths in containerlab's runtime directories are not mounted from the lab: %s. "
+        "__clabDir__ and __clabNodeDir__ name directories containerlab creates when it deploys (in "
+        "the launcher pod, empty), so these files will not exist there unless the node writes them "
+        "itself; to ship a lab file, reference it relative to the topology instead (clabverter "
+        "reads __clabDir__ as the topology's directory, containerlab does not)" % _short_list(sources))
 
 
 def _warn_node_pitfalls(lab, clab, plan, wanted, api_version):
     bridges = []
     ns_scripts = []
+    unmounted = {}
     for node in clab_utils.node_names(clab):
         kind = clab_utils.node_kind(clab, node)
         if kind == "bridge":
@@ -367,6 +407,7 @@ def _warn_node_pitfalls(lab, clab, plan, wanted, api_version):
                       if posixpath.join("node_files", node, name) not in used]
             if unused:
                 ns_scripts.append("%s (%s)" % (node, ", ".join(unused)))
+                unmounted[node] = unused
     if bridges and api_version == "c9s.run/v1alpha1":
         plan.warnings.append(
             "bridge nodes %s: Clabernetes v0.8 (c9s.run) rejects kind 'bridge' (netlab uses it for "
@@ -376,9 +417,8 @@ def _warn_node_pitfalls(lab, clab, plan, wanted, api_version):
         plan.warnings.append(
             "linux nodes with netlab configuration scripts the topology does not mount: %s. netlab "
             "runs them on the host with 'ip netns exec' (config mode 'ns'), which cannot work in "
-            "Clabernetes launcher pods, so these nodes come up unconfigured; set netlab_config_mode "
-            "to 'sh' for them (e.g. -s defaults.devices.linux.clab.group_vars.netlab_config_mode=sh) "
-            "or configure them after deploy" % _short_list(ns_scripts))
+            "Clabernetes launcher pods, so these nodes come up unconfigured; %s"
+            % (_short_list(ns_scripts), c9s_advice.ns_scripts_advice(lab, unmounted)))
 
 
 def _warn_definition_pitfalls(clab, plan, api_version, topo_name, naming, node_map):
@@ -397,9 +437,15 @@ def _warn_definition_pitfalls(clab, plan, api_version, topo_name, naming, node_m
         if extended:
             plan.warnings.append(
                 "links %s use the extended link format; Clabernetes v0.6 only parses "
-                "'endpoints: [\"node:iface\", \"node:iface\"]' and will not deploy them"
+                "'endpoints: [\"node:iface\", \"node:iface\"]' and will not deploy them; rewrite them in that form"
                 % ", ".join(extended[:10]))
-    if naming in ("prefixed", "global"):
+    if api_version == "c9s.run/v1alpha1" and naming == "prefixed":
+        plan.warnings.append(
+            "naming 'prefixed' has no effect with c9s.run (Clabernetes v0.7+): Nodes, launcher "
+            "Deployments and Services are named after the node alone (%s), so no other lab in "
+            "namespace %s may have nodes of the same names (c9s_apply refuses such a lab)"
+            % (_short_list(sorted(node_map.values())), plan.namespace))
+    elif naming in ("prefixed", "global"):
         too_long = [node for node in node_map.values()
                     if len(topo_name) + len(node) + len("--vx") > names.LABEL_MAX]
         if too_long:
@@ -425,15 +471,16 @@ def plan_render(lab, namespace, name=None, api_version=API_VERSIONS[0],
                        % (CLAB_FILE, lab.origin), field="name")
     topo_name = names.to_label(str(lab_name))
     if topo_name != str(lab_name):
-        plan.warnings.append("lab name %r is not a valid Kubernetes name; the Topology is named %r"
-                             % (str(lab_name), topo_name))
+        plan.warnings.append("lab name %r is not a valid Kubernetes name; the Topology is named %r. "
+                             "Give a valid name (the name option, lab_name in the playbooks), e.g. %r"
+                             % (str(lab_name), topo_name, topo_name))
     node_map = names.map_names(clab_utils.node_names(clab), "node")
     plan.renamed = dict((k, v) for k, v in node_map.items() if k != v)
     if plan.renamed:
         plan.warnings.append(
             "node names that are not valid Kubernetes names were renamed in the definition "
-            "(links and references rewritten): %s"
-            % _short_list("%s -> %s" % item for item in plan.renamed.items()))
+            "(links and references rewritten): %s; rename them in the topology to keep the names "
+            "the same everywhere" % _short_list("%s -> %s" % item for item in plan.renamed.items()))
 
     reserved = {MANAGED_BY: MANAGED_BY_VALUE, LAB_LABEL: topo_name}
     user_labels = check_labels(labels, dict(reserved, **{COMPONENT_LABEL: None}))
@@ -444,6 +491,7 @@ def plan_render(lab, namespace, name=None, api_version=API_VERSIONS[0],
     wanted = _collect(lab, clab, plan, api_version)
     _warn_node_pitfalls(lab, clab, plan, wanted, api_version)
     _warn_definition_pitfalls(clab, plan, api_version, topo_name, naming, node_map)
+    _refuse_oversized_topology(clab, clab_text, plan, wanted, node_map, topo_name, large_file_url)
 
     blobs = {}
     described = {}
@@ -529,11 +577,37 @@ def plan_render(lab, namespace, name=None, api_version=API_VERSIONS[0],
     return plan
 
 
+_MOUNT_JSON = len('{"configMapName":"","configMapPath":"","filePath":"","mode":"read"},')
+_URL_JSON = len('{"filePath":"","url":"/"},')
+
+
+def _refuse_oversized_topology(clab, clab_text, plan, wanted, node_map, topo_name, large_file_url):
+    """Fail before any file is read when the Topology cannot fit whatever the packing:
+    a lower bound of its size is the definition plus, per mounted file, the shortest
+    entry it can get (a ConfigMap name and key are at least NAME_HASH_LEN and
+    KEY_HASH_LEN long)."""
+    least_cm = min(len(topo_name), 1) + len("-files-") + configmaps.NAME_HASH_LEN
+    total = 0 if plan.renamed else len(clab_text)
+    for node, entries in wanted.items():
+        k8s_node = node_map[node]
+        for file_path in set(_mount_path(clab, ref, path, k8s_node) for path, _mode, ref in entries):
+            entry = _MOUNT_JSON + least_cm + configmaps.KEY_HASH_LEN + len(file_path)
+            if large_file_url:
+                entry = min(entry, _URL_JSON + 2 * len(file_path) + len(large_file_url.rstrip("/")))
+            total += entry
+    if total > TOPOLOGY_MAX_BYTES:
+        raise LabError("the Topology object would be at least %d bytes, over the %d byte limit etcd accepts "
+                       "by default; split the lab or move inline startup-configs into files"
+                       % (total, TOPOLOGY_MAX_BYTES), field="spec")
+
+
 def _mount_path(clab, ref, path, k8s_node):
     """Where containerlab in the launcher looks for `path`: `__clabNodeName__` expands to
     the node's (possibly renamed) name there."""
+    if k8s_node == ref.node:
+        return path
     raw = _raw_source(clab, ref)
-    if k8s_node == ref.node or clab_utils.NODE_NAME not in raw:
+    if clab_utils.NODE_NAME not in raw:
         return path
     renamed = clab_utils.lab_relpath(clab_utils.expand_node_name(raw, k8s_node))
     return renamed + path[len(ref.lab_path):]
@@ -622,7 +696,7 @@ def write_manifests(lab, plan, handle):
         summary.append({"name": obj["metadata"]["name"], "bytes": size,
                         "keys": len(obj.get("data", {})) + len(obj.get("binaryData", {}))})
         handle.write(b"---\n")
-        handle.write(dump_yaml(obj).encode("utf-8"))
+        handle.write((c9s_yaml_emit.emit(obj, dump_yaml) or dump_yaml(obj)).encode("utf-8"))
         del obj
     handle.write(b"---\n")
     for chunk in topology_yaml_chunks(plan.topology):
@@ -637,7 +711,12 @@ _NODES_PER_CHUNK = 64
 def topology_yaml_chunks(topology):
     """dump_yaml(topology), produced piecewise: the YAML representer needs ~10x the size of
     the mounts table in memory, so the table is dumped a few nodes at a time and indented
-    under its key (the same text a whole-object dump gives, see the unit tests)."""
+    under its key (the same text a whole-object dump gives, see the unit tests).  The
+    purpose-written emitter comes first; this is its fallback."""
+    text = c9s_yaml_emit.emit(topology, dump_yaml)
+    if text is not None:
+        yield text
+        return
     mounts = (topology["spec"].get("deployment") or {}).get("filesFromConfigMap")
     if not mounts:
         yield dump_yaml(topology)

@@ -17,7 +17,7 @@ from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabErr
 from ansible_collections.skyforge.labs.plugins.module_utils.k8s import Api, connect
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s_manifests import (
     TOPOLOGY_GROUPS, load_lab, peek_topology)
-from ansible_collections.skyforge.labs.plugins.module_utils import c9s_deploy
+from ansible_collections.skyforge.labs.plugins.module_utils import c9s_deploy, c9s_owned
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s_wait import (
     Baseline, definition_nodes, wait_ready)
 
@@ -67,6 +67,8 @@ def _present(api, params, check_mode):
         namespace_missing = check_mode and action == "created"
     api_version = c9s_deploy.resolve_api_version(api, params["api_version"], lab.api_version)
     result["api_version"] = api_version
+    if api_version == c9s_owned.C9S_RUN and not namespace_missing:
+        c9s_owned.check_node_names(api, lab.namespace, lab.name, definition_nodes(lab.topology))
     applier = c9s_deploy.Applier(api, lab, api_version, params["field_manager"],
                                  force=params.get("force_conflicts"), dry_run=check_mode)
     applier.run(prune=params.get("prune", True), namespace_missing=namespace_missing, existing_cms=existing)

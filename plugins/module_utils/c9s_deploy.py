@@ -11,7 +11,8 @@ what we own before and after (see owned_state), never resourceVersion or generat
 Clabernetes controller rewrites the whole Topology (no status subresource), so its status
 writes move both, and one landing between our read and our apply is not a change of ours.
 Check mode sends the same requests with dryRun=All.
-remove(): delete the Topology, then the lab's ConfigMaps, and wait until they are gone.
+remove(): delete the Topology, then the lab's ConfigMaps, and wait until they are gone, and
+until the garbage collector removed what the controller made for the Topology (c9s_owned).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -29,6 +30,7 @@ from ansible_collections.skyforge.labs.plugins.module_utils.k8s import (
     APPLY_PATCH, ApiException, translate)
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s_manifests import (
     TOPOLOGY_GROUPS, lab_selector)
+from ansible_collections.skyforge.labs.plugins.module_utils import c9s_owned
 
 PRIVILEGED = {"pod-security.kubernetes.io/enforce": "privileged"}
 APPLIED_DIGEST = "skyforge.labs/applied-sha256"
@@ -409,9 +411,12 @@ def remove(api, lab, namespace, api_versions, dry_run=False, timeout=300):
     """Delete the lab's Topology(ies), then its ConfigMaps; wait until gone. -> objects."""
     objects = []
     gone = []
+    made = dict(((api_version, lab), []) for api_version in api_versions)
     for api_version in api_versions:
         for topo in _labelled(api, topology_path(api_version, namespace), "Topology", lab, namespace, api_version):
             name = topo["metadata"]["name"]
+            # listed first: the garbage collector may remove some before we look again
+            made[(api_version, name)] = c9s_owned.dependents(api, api_version, namespace, name)[0]
             if delete_object(api, "Topology", topo, api_version, namespace, dry_run):
                 objects.append({"kind": "Topology", "name": name, "action": "deleted", "api_version": api_version})
                 gone.append((topology_path(api_version, namespace, name), "Topology", name, api_version))
@@ -428,4 +433,8 @@ def remove(api, lab, namespace, api_versions, dry_run=False, timeout=300):
         objects.append({"kind": "ConfigMap", "name": name, "action": "deleted"})
     if not dry_run:
         _wait_gone(api, [(cm_path(namespace, n), "ConfigMap", n, "v1") for n in deleted], namespace, timeout)
+    # what the controller made for the Topology goes with it, through the garbage collector
+    for api_version, name in sorted(made):
+        objects.extend(c9s_owned.wait_collected(api, api_version, namespace, name, timeout, dry_run,
+                                                made[(api_version, name)]))
     return objects

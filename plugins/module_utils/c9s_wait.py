@@ -30,7 +30,10 @@ Readiness per API:
   wanted replicas ready. Where Deployments cannot be read (403), the status alone decides
   and the result says so.
 - c9s.run/v1alpha1 (v0.7+): status.topologyReady, readyNodeCount == nodeCount > 0, no
-  status.error; per-node detail lives on c9s.run Node objects (listed for diagnostics).
+  status.error. The Topology status only counts its Node objects' status.readiness (the Node
+  controller sets it from its Deployment's readyReplicas == 1), and the Topology is rewritten
+  only when those counts change; per-node detail lives on the Node objects (label
+  c9s.run/topologyOwner=<name>), listed on a timeout.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -42,6 +45,7 @@ import time
 from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.k8s import ApiException, translate
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s_deploy import topology_path, resource_of
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s_owned import node_label, owner_label
 
 try:
     import yaml
@@ -50,8 +54,6 @@ except ImportError:
 
 C9S_RUN = "c9s.run/v1alpha1"
 V06 = "clabernetes.containerlab.dev/v1alpha1"
-TOPOLOGY_OWNER = "clabernetes/topologyOwner"
-TOPOLOGY_NODE = "clabernetes/topologyNode"
 
 
 def _apply_time(obj, field_manager):
@@ -158,26 +160,26 @@ def _rollout_pending(deployment):
     return None
 
 
-def launchers(api, namespace, name, expected_nodes):
-    """The rollout of the Topology's launcher Deployments (v0.6).
+def launchers(api, namespace, name, expected_nodes, api_version=V06):
+    """The rollout of the Topology's launcher Deployments.
 
     -> {"checked": True, "deployments": n, "pending": ["<deployment> (node): why", ...]}, or
     {"checked": False, "reason": ...} when this user may not list Deployments (403).
     """
     try:
         items = api.request("GET", "/apis/apps/v1/namespaces/%s/deployments" % namespace,
-                            query=[("labelSelector", "%s=%s" % (TOPOLOGY_OWNER, name))]).get("items") or []
+                            query=[("labelSelector", "%s=%s" % (owner_label(api_version), name))]).get("items") or []
     except ApiException as exc:
         if exc.status == 403:
             return {"checked": False, "reason": (
                 "cannot list Deployments in namespace %s (403): readiness rests on the Topology status "
-                "alone, which Clabernetes v0.6 may write from the launchers' state before a rollout; "
+                "alone, which Clabernetes may write from the launchers' state before a rollout; "
                 "grant 'list' on 'deployments' (the shipped Role does) to wait for rollouts too" % namespace)}
         raise translate(exc, "list", "deployments.apps", namespace=namespace, host=api.host, kind="Deployment")
     pending = []
     nodes = set()
     for deployment in sorted(items, key=lambda d: d["metadata"]["name"]):
-        node = (deployment["metadata"].get("labels") or {}).get(TOPOLOGY_NODE)
+        node = (deployment["metadata"].get("labels") or {}).get(node_label(api_version))
         nodes.add(node)
         why = _rollout_pending(deployment)
         if why:
@@ -201,7 +203,7 @@ def wait_ready(api, api_version, namespace, name, baseline, expected_nodes, time
         fresh, why = baseline.fresh(obj)
         info = evaluate(obj, api_version, expected_nodes)
         if fresh and info["ready"] and api_version == V06:
-            rollout = launchers(api, namespace, name, expected_nodes)
+            rollout = launchers(api, namespace, name, expected_nodes, api_version)
             info["launchers"] = {k: v for k, v in rollout.items() if k != "pending"}
             if rollout.get("pending"):
                 fresh, why = False, ("the controller reports ready, but launcher Deployments have not "
@@ -245,7 +247,7 @@ def diagnostics(api, api_version, namespace, name, info=None):
             ", error: %s" % info["error"] if info["error"] else ""))
     if api_version == C9S_RUN:
         nodes, err = _try_list(api, "/apis/c9s.run/v1alpha1/namespaces/%s/nodes" % namespace,
-                               [("labelSelector", "%s=%s" % (TOPOLOGY_OWNER, name))])
+                               [("labelSelector", "%s=%s" % (owner_label(api_version), name))])
         lines.append("nodes: " + (", ".join("%s=%s" % (n["metadata"]["name"], (n.get("status") or {}).get(
             "readiness", "unknown")) for n in nodes) or "no c9s.run Node objects for this Topology %s" % (
                 err or "yet (the controller creates them)")))

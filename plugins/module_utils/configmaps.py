@@ -134,18 +134,20 @@ def pack(blobs, budget, envelope):
     capacity = budget - envelope
     bins = []
     room = []
-    for blob in sorted(blobs, key=lambda b: (-b.entry_bytes, b.key)):
-        if blob.entry_bytes > capacity:
+    sized = sorted(((-blob.entry_bytes, blob.key), blob) for blob in blobs)
+    for (negative, _key), blob in sized:
+        entry_bytes = -negative
+        if entry_bytes > capacity:
             raise LabError("internal: %s (%d bytes) cannot fit a ConfigMap; check fits() first"
                            % (blob.key, blob.size))
         for index, free in enumerate(room):
-            if blob.entry_bytes <= free:
+            if entry_bytes <= free:
                 bins[index].append(blob)
-                room[index] -= blob.entry_bytes
+                room[index] -= entry_bytes
                 break
         else:
             bins.append([blob])
-            room.append(capacity - blob.entry_bytes)
+            room.append(capacity - entry_bytes)
     return [sorted(members, key=lambda b: b.key) for members in bins]
 
 

@@ -59,13 +59,16 @@ def image_family(ref):
 
 
 def remedy_for(image, ref, outcome_status, error, mirrored, rules):
-    """What the user should do about an image that is not available."""
+    """What the user should do about an image that is not available.
+
+    cEOS and vrnetlab images are in no public registry, so their remedy does not depend on
+    what the network answered."""
     family = image_family(ref)
     tag = ref.tag or "<version>"
-    if outcome_status == "unauthorized":
+    if family == "other" and outcome_status == "unauthorized":
         return ("give credentials for %s: registries: {%s: {username: ..., password: ...}} (or token: ...)"
                 % (ref.registry, ref.registry))
-    if outcome_status == "error":
+    if family == "other" and outcome_status == "error":
         return ("the registry %s could not be checked (%s); check the network path and the registry, or "
                 "add a mirror rule {from: '%s/', to: '<reachable-registry>/'}" % (ref.registry, error, ref.registry))
     if family == "ceos":
@@ -131,7 +134,8 @@ def _run(argv):
 
 def check_images(images, registries=None, mirrors=None, runtime="none", timeout=10.0, nodes=None,
                  client=None, run=None):
-    """One result dict per unique image, in the order given; and the list of missing ones."""
+    """One result dict per unique image, in the order given; and the images found missing
+    (those whose registry could not be asked have status `unchecked` and are not in it)."""
     if runtime not in RUNTIMES:
         raise LabError("runtime %r is not one of %s" % (runtime, ", ".join(RUNTIMES)))
     rules = validate_mirrors(mirrors)
@@ -143,25 +147,28 @@ def check_images(images, registries=None, mirrors=None, runtime="none", timeout=
             continue
         seen.add(image)
         results.append(check_image(image, client, rules, runtime, (nodes or {}).get(image, []), run))
-    missing = [r["image"] for r in results if not r["available"]]
+    missing = [r["image"] for r in results if r["status"] == "missing"]
     return results, missing
 
 
 def check_image(image, client, rules, runtime, node_list, run):
     resolved, rule = apply_mirrors(image, rules)
     ref = parse_reference(resolved)
-    result = {"image": image, "resolved": str(ref), "available": False, "digest": None, "source": None,
+    result = {"image": image, "resolved": str(ref), "status": "missing", "available": False, "digest": None,
+              "source": None,
               "remedy": None, "error": None, "nodes": sorted(node_list), "mirror": rule[1] if rule else None}
     runtime_error = None
     if runtime != "none":
         present, digest, runtime_error = runtime_has(runtime, ref, run)
         if present:
-            result.update(available=True, source=runtime, digest=digest)
+            result.update(status="available", available=True, source=runtime, digest=digest)
             return result
     outcome = client.check(ref)
     if outcome.status == "available":
-        result.update(available=True, source="registry", digest=outcome.digest)
+        result.update(status="available", available=True, source="registry", digest=outcome.digest)
         return result
+    if outcome.status == "error":
+        result["status"] = "unchecked"
     result["error"] = "; ".join(e for e in (outcome.error, runtime_error) if e)
     result["remedy"] = remedy_for(image, ref, outcome.status, outcome.error, rule, rules)
     return result
@@ -193,10 +200,13 @@ def registries_by_host(entries):
     return out
 
 
-def summarise(results, missing):
-    line = "%d images: %d available, %d missing" % (len(results), len(results) - len(missing), len(missing))
+def summarise(results, missing, unchecked=()):
+    line = "%d images: %d available, %d missing" % (
+        len(results), len(results) - len(missing) - len(unchecked), len(missing))
     if missing:
         line += " (%s)" % ", ".join(missing)
+    if unchecked:
+        line += ", %d could not be checked (%s)" % (len(unchecked), ", ".join(unchecked))
     return line
 
 
@@ -205,7 +215,9 @@ def failure_message(results):
     for result in results:
         if not result["available"]:
             used = " (nodes: %s)" % ", ".join(result["nodes"]) if result["nodes"] else ""
-            lines.append("- %s%s: %s. Fix: %s" % (result["image"], used, result["error"], result["remedy"]))
+            state = "could not check" if result["status"] == "unchecked" else "missing"
+            lines.append("- %s%s (%s): %s. Fix: %s" % (result["image"], used, state, result["error"],
+                                                       result["remedy"]))
     return "\n".join(lines)
 
 
@@ -219,5 +231,7 @@ def run_image_check(params):
         images = list(params.get("images") or [])
     results, missing = check_images(images, registries_by_host(params.get("registries")), params.get("mirrors"),
                                     params.get("runtime") or "none", params.get("timeout") or 10.0, nodes)
-    return {"images": results, "missing": missing, "summary": summarise(results, missing),
-            "message": failure_message(results) if missing else ""}
+    unchecked = [r["image"] for r in results if r["status"] == "unchecked"]
+    return {"images": results, "missing": missing, "unchecked": unchecked,
+            "summary": summarise(results, missing, unchecked),
+            "message": failure_message(results) if missing or unchecked else ""}

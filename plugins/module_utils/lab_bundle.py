@@ -14,6 +14,7 @@ __metaclass__ = type
 
 import json
 import os
+import re
 
 from ansible_collections.skyforge.labs.plugins.module_utils import bundle as _bundle
 from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
@@ -58,6 +59,25 @@ def inputs_digest(topology_bytes, provider, settings, plugins, defaults_bytes, e
 def lab_files(workdir):
     """{relpath: (bytes, mode)} of the lab in workdir, without the non-reproducible files."""
     return _bundle.collect_tree(workdir, exclude=EXCLUDE)
+
+
+def portable_files(files, workdir, home):
+    """The lab files as they go into the bundle: netlab writes its absolute working
+    directory and the (private) HOME it ran with into its output (group_vars/all/topology.json
+    search paths). Inside the bundle HOME becomes `~` and the workdir `.`, the forms netlab
+    itself starts from (it runs in the lab directory and expands `~`), so the bundle depends
+    on the inputs only, not on where the lab was generated."""
+    rules = []
+    for prefix, stable in sorted(((home, b"~"), (workdir, b".")), key=lambda item: -len(item[0])):
+        raw = os.path.abspath(prefix).encode("utf-8")
+        # the whole path only: /a/lab must not rewrite /a/lab2
+        rules.append((re.compile(re.escape(raw) + rb"(?![A-Za-z0-9_.+-])"), stable))
+    out = {}
+    for path, (data, mode) in files.items():
+        for pattern, stable in rules:
+            data = pattern.sub(stable, data)
+        out[path] = (data, mode)
+    return out
 
 
 def build_manifest(files, lab_name, nodes, netlab_version, provider, digest):

@@ -207,6 +207,7 @@ def file_diff(before, after):
 
 
 def _bundle_bytes(files, lab_name, nodes, version, request):
+    files = lab_bundle.portable_files(files, request["workdir"], os.path.join(request["workdir"], HOME))
     manifest = lab_bundle.build_manifest(files, lab_name, nodes, version, request["provider"],
                                          request["digest"])
     return manifest, bundle_bytes(lab_bundle.bundle_files(files, manifest))

@@ -30,6 +30,8 @@ MIN_CONTAINERLAB = (0, 75, 0)
 # itself holds inotify instances, and the default 128 runs out around a dozen nodes.
 MIN_INOTIFY_INSTANCES = 512
 MIN_INOTIFY_WATCHES = 524288
+READ_CHUNK = 64 * 1024
+READ_CAP = 4 * 1024 * 1024
 BIN_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 RUNTIMES = (
     ("docker", ("/run/docker.sock", "/var/run/docker.sock")),
@@ -56,9 +58,18 @@ class Host(object):
         return os.path.join(self.root, path.lstrip("/"))
 
     def read(self, path):
+        # /proc/sys handlers refuse a single read of 4 MiB or more (ENOMEM since Linux 5.8):
+        # read in small chunks up to the same cap.
+        chunks, size = [], 0
         try:
             with open(self.path(path), "rb") as handle:
-                return handle.read(4 * 1024 * 1024).decode("utf-8", "replace")
+                while size < READ_CAP:
+                    chunk = handle.read(READ_CHUNK)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    size += len(chunk)
+            return b"".join(chunks)[:READ_CAP].decode("utf-8", "replace")
         except (IOError, OSError) as exc:
             raise Unreadable("cannot read %s: %s" % (self.path(path), exc.strerror or exc))
 
@@ -199,6 +210,9 @@ def check_kvm(ctx):
     if not stat.S_ISCHR(st.st_mode):
         return result("kvm", "fail", "%s is not a character device" % path,
                       "remove it and reload the kvm module so udev recreates /dev/kvm (10:232)")
+    mode = stat.S_IMODE(st.st_mode)
+    if mode & stat.S_IROTH and mode & stat.S_IWOTH:
+        return result("kvm", "ok", "%s is readable and writable by every user (mode %04o)" % (path, mode))
     ids = user_ids(host, ctx.lab_user)
     if ids is None:
         return result("kvm", "warn", "%s exists, but user %s is not in %s, so its access cannot be checked"
@@ -265,12 +279,15 @@ def norm(name):
 
 
 def kernel_module_state(host):
-    """(loaded names, builtin names, loadable names, kernel release) with '-' read as '_'."""
+    """(loaded names, builtin names, loadable names, kernel release, modular) with '-' read
+    as '_'. A kernel built without loadable module support has no /proc/modules (modular
+    False): what it has is built in, and shows under /sys/module when it has parameters."""
+    release = host.read("/proc/sys/kernel/osrelease").strip()
     loaded = set()
-    for line in host.read("/proc/modules").splitlines():
+    modular = host.exists("/proc/modules")
+    for line in (host.read("/proc/modules") if modular else "").splitlines():
         if line.strip():
             loaded.add(norm(line.split()[0]))
-    release = host.read("/proc/sys/kernel/osrelease").strip()
     base = "/lib/modules/%s/" % release
     ko = re.compile(r"([^/\s]+)\.ko(?:\.xz|\.zst|\.gz)?$")
 
@@ -287,14 +304,14 @@ def kernel_module_state(host):
                 found.add(norm(match.group(1)))
         return found
 
-    return loaded, names("modules.builtin", False), names("modules.dep", True), release
+    return loaded, names("modules.builtin", False), names("modules.dep", True), release, modular
 
 
 def check_kernel_modules(ctx):
     wanted = ctx.needs["modules"] if ctx.needs else {}
     if not wanted:
         return result("kernel_modules", "ok", "no kernel modules needed by the lab's features")
-    loaded, builtin, loadable, release = kernel_module_state(ctx.host)
+    loaded, builtin, loadable, release, modular = kernel_module_state(ctx.host)
     states = {}
     for module in wanted:
         key = module.replace("-", "_")
@@ -309,6 +326,11 @@ def check_kernel_modules(ctx):
     detail = "; ".join("%s: %s (for %s)" % (m, states[m], ", ".join(wanted[m])) for m in sorted(states))
     missing = sorted(m for m, s in states.items() if s == "missing")
     unloaded = sorted(m for m, s in states.items() if s == "available, not loaded")
+    if missing and not modular:
+        return result("kernel_modules", "fail", detail + " (kernel %s cannot load modules: %s does not exist)"
+                      % (release, ctx.host.path("/proc/modules")),
+                      "run the lab on a kernel that has %s built in or can load modules (CONFIG_MODULES)"
+                      % ", ".join(missing))
     if missing:
         return result("kernel_modules", "fail", detail,
                       "kernel %s lacks %s: install the kernel's extra modules (Debian/Ubuntu: "

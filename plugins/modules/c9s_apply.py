@@ -21,7 +21,13 @@ description:
   - Optionally waits until Clabernetes reports the lab ready, ignoring a Ready that predates
     this change; on timeout the error lists per-node readiness, pod phases and events.
   - With O(state=absent) deletes the Topology, then the lab's ConfigMaps, and waits until they
-    are gone.
+    are gone, and until the Kubernetes garbage collector has removed what the Clabernetes
+    controller made for the Topology (found by the label C(<prefix>/topologyOwner), prefix
+    C(clabernetes) or C(c9s.run)) within O(wait_timeout); those are reported too.
+  - With C(c9s.run/v1alpha1) (Clabernetes v0.7+) the controller compiles the Topology into
+    LauncherProfile, Node and Link objects and names Nodes and launcher Deployments after the
+    node alone (C(spec.naming) is ignored), so a lab whose node names a Node of another lab in
+    the namespace already holds is refused before anything is applied.
   - The least-privilege Role this module needs ships in the collection
     (C(roles/cluster_access/files/)); the role M(skyforge.labs.cluster_access) binds it.
 options:
@@ -111,7 +117,7 @@ objects:
   elements: dict
   contains:
     kind:
-      description: Namespace, ConfigMap or Topology.
+      description: Namespace, ConfigMap or Topology; with O(state=absent) also the kinds the controller made.
       type: str
     name:
       description: Object name.
@@ -119,6 +125,12 @@ objects:
     action:
       description: created, updated, unchanged or deleted.
       type: str
+    by:
+      description:
+        - C(garbage collector) for what the Clabernetes controller had made for a deleted
+          Topology (Deployment, Service, Node, Link, LauncherProfile, ...); absent otherwise.
+      type: str
+      returned: when O(state=absent)
   sample: [{"kind": "ConfigMap", "name": "demo-r1-5f2a", "action": "created"},
            {"kind": "Topology", "name": "demo", "action": "created"}]
 api_version:

@@ -20,9 +20,14 @@ description:
     and indexes), answering Bearer token challenges and basic-auth challenges.
   - Optionally looks in the local container runtime first (C(docker image inspect) or
     C(ctr -n k8s.io images list)); an image found there counts as available.
-  - Every missing image gets a remedy that fits it. cEOS images are not public and must be
-    imported by hand (C(docker image import cEOS64-lab-<ver>.tar ceos:<ver>)); vrnetlab
-    images are built from vendor VM images; other images can be served from a mirror.
+  - Every image gets one of three states. C(available) it was found; C(missing) its registry
+    answered that it has no such manifest or refused access; C(unchecked) its registry
+    could not be asked (unreachable, timed out, HTTP 5xx), so nothing is known about it.
+  - Every image that is not available gets a remedy that fits it. cEOS images are not public
+    and must be imported by hand (C(docker image import cEOS64-lab-<ver>.tar ceos:<ver>));
+    vrnetlab images are built from vendor VM images; these two remedies are given whatever
+    the network answered, since no public registry serves them. Other images can be served
+    from a mirror.
   - Names are normalised like docker does (C(alpine) is C(docker.io/library/alpine:latest);
     Docker Hub is reached at C(registry-1.docker.io)).
 options:
@@ -97,7 +102,11 @@ options:
     default: none
   fail_on_missing:
     description:
-      - Fail the task when any image is not available, listing each with its remedy.
+      - Fail the task when any image is not known to be available, listing each with its
+        remedy; that is an image its registry does not have (or refuses to show), and an
+        image that could not be checked at all (registry unreachable, timed out, or an
+        HTTP 5xx; status C(unchecked)).
+      - With V(false) the task only reports; RV(missing) and RV(unchecked) tell the two apart.
     type: bool
     default: true
   timeout:
@@ -151,6 +160,11 @@ images:
       description: The normalised reference checked, after mirror rules.
       type: str
       sample: docker.io/library/ceos:4.34.2F
+    status:
+      description: C(available), C(missing) (the registry does not have it or refused access),
+        or C(unchecked) (the registry could not be asked).
+      type: str
+      sample: unchecked
     available:
       description: Whether the image was found.
       type: bool
@@ -175,11 +189,23 @@ images:
       description: The mirror prefix applied, if any.
       type: str
 missing:
-  description: Images (as written) that are not available.
+  description: Images (as written) whose registry answered that it does not have them or refused access.
   returned: always
   type: list
   elements: str
   sample: [ceos:4.34.2F]
+unchecked:
+  description: Images (as written) that could not be checked (registry unreachable, timed out, HTTP 5xx).
+  returned: always
+  type: list
+  elements: str
+  sample: [quay.io/frrouting/frr:10.7.1]
+message:
+  description: Every image that is not available, with its state, error and remedy (the
+    failure message); empty when all are available.
+  returned: always
+  type: str
+  sample: "images not available:\n- ceos:4.34.2F (nodes: r2) (missing): ... Fix: ..."
 summary:
   description: One line counting available and missing images.
   returned: always
@@ -221,9 +247,8 @@ def run_module():
         result = run_image_check(module.params)
     except LabError as exc:
         module.fail_json(msg=exc.message)
-    message = result.pop("message")
-    if result["missing"] and module.params["fail_on_missing"]:
-        module.fail_json(msg=message, **result)
+    if (result["missing"] or result["unchecked"]) and module.params["fail_on_missing"]:
+        module.fail_json(msg=result["message"], **result)
     module.exit_json(changed=False, **result)
 
 

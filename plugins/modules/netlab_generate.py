@@ -29,9 +29,13 @@ description:
     normalised modes, gzip mtime 0) with C(manifest.json) at its root. It leaves out
     what is not reproducible or not part of the lab - C(netlab.snapshot.pickle) (netlab
     writes different bytes on every run), lock files and the module's state directory
-    C(.skyforge-generate/) - so identical inputs give byte-identical bundles. netlab
-    writes the absolute O(workdir) and topology paths into C(hosts.yml) and
-    C(group_vars/all/topology.json), so those paths are part of the inputs.
+    C(.skyforge-generate/) - so identical inputs give byte-identical bundles.
+  - netlab writes its absolute working directory and the private HOME it ran with into
+    C(group_vars/all/topology.json) (its search paths). Inside the bundle (not in
+    O(workdir)) that HOME is rewritten to C(~) and the O(workdir) to C(.), the forms
+    netlab starts from before expanding them (it runs in the lab directory), so the
+    bundle does not depend on where O(workdir) is. The topology's own path, which netlab
+    records in the comment heading C(hosts.yml), stays as it is.
   - The bundle is only rewritten when its bytes would change.
   - With C(--diff), the diff lists each lab file that was added, removed or changed as
     C(path mode sha256).

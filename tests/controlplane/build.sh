@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build etcd and kube-apiserver (and optionally the Clabernetes manager) for tests.
+# Build etcd, kube-apiserver, kube-controller-manager and kubectl for tests (the Clabernetes
+# managers: build_manager.sh).
 # Binaries are cached by version under $SKYFORGE_CACHE (default ~/.cache/skyforge-labs)
 # and rebuilt only when missing. Prints the directory holding the binaries.
 set -euo pipefail
@@ -28,9 +29,14 @@ build "$here/etcd" go.etcd.io/etcd/server/v3 "$bin/etcd-$etcd_version"
 minor=${kube_version#v1.}; minor=${minor%%.*}
 build "$here/kube" k8s.io/kubernetes/cmd/kube-apiserver "$bin/kube-apiserver-$kube_version" \
   "-X k8s.io/component-base/version.gitVersion=$kube_version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
+# Only its garbage collector and namespace controllers run in tests (see cluster.py); it
+# shares almost every package with kube-apiserver, so built second it costs little extra.
+build "$here/kube" k8s.io/kubernetes/cmd/kube-controller-manager "$bin/kube-controller-manager-$kube_version" \
+  "-X k8s.io/component-base/version.gitVersion=$kube_version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
 build "$here/kube" k8s.io/kubernetes/cmd/kubectl "$bin/kubectl-$kube_version" \
   "-X k8s.io/component-base/version.gitVersion=$kube_version -X k8s.io/client-go/pkg/version.gitVersion=$kube_version"
 ln -sf "etcd-$etcd_version" "$bin/etcd"
 ln -sf "kubectl-$kube_version" "$bin/kubectl"
 ln -sf "kube-apiserver-$kube_version" "$bin/kube-apiserver"
+ln -sf "kube-controller-manager-$kube_version" "$bin/kube-controller-manager"
 echo "$bin"

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, skyforge.labs
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Start and stop a real etcd + kube-apiserver for tests and for manual use.
+"""Start and stop a real etcd + kube-apiserver + kube-controller-manager for tests and by hand.
 
     python tests/controlplane/cluster.py up --dir .cluster [--crds]
     python tests/controlplane/cluster.py down --dir .cluster
@@ -15,8 +15,18 @@ From Python (pytest fixtures, the Clabernetes manager harness):
 
 Authentication is a static token file (admin in system:masters, an unprivileged user);
 authorization is RBAC. TLS uses a CA and a serving certificate generated here, so the
-kubeconfigs can verify the server. No controller-manager runs: deleted namespaces stay
-Terminating, so callers use a fresh namespace per test.
+kubeconfigs can verify the server.
+
+kube-controller-manager runs beside them with only the controllers tests need (CONTROLLERS):
+- garbage-collector-controller: deletes dependents whose owner is gone. Clabernetes sets
+  ownerReferences (Topology -> its Deployments/Services/ConfigMap in v0.6; Topology -> Node/Link/
+  LauncherProfile -> Deployments/Services in v0.8) and relies on it to clean up after a Topology
+  is deleted; without it `state: absent` leaves the launchers behind.
+- namespace-controller: empties and finally removes a deleted namespace (otherwise it stays
+  Terminating forever).
+No others: no kubelet runs, so the deployment/replicaset controllers would only create Pods
+that never start (tests play the kubelet on Deployment status instead, see manager_fixtures),
+and the serviceaccount/token controllers are not needed (ServiceAccount admission is off).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -49,7 +59,8 @@ STATE_FILE = "state.json"
 ADMIN_USER = "skyforge-admin"
 UNPRIVILEGED_USER = "lab-user"
 UNPRIVILEGED_GROUP = "lab-users"
-PROCESS_NAMES = ("etcd", "kube-apiserver")
+PROCESS_NAMES = ("etcd", "kube-apiserver", "kube-controller-manager")
+CONTROLLERS = ("garbage-collector-controller", "namespace-controller")
 
 
 class ControlPlaneError(RuntimeError):
@@ -283,17 +294,21 @@ class ControlPlane:
             try:
                 self._start_etcd(daemon)
                 self._start_apiserver(pki, token_file, daemon)
+                self._write_kubeconfigs()
+                self._start_controller_manager(daemon)
                 break
             except ControlPlaneError as exc:  # a port taken between probe and bind: retry
                 last_error = exc
                 self._stop_processes()
         else:
             raise last_error
+        self._write_state()
+        return self
+
+    def _write_kubeconfigs(self):
         ca_pem = self.ca_pem
         _write(self.admin_kubeconfig, kubeconfig_text(self.server, ca_pem, ADMIN_USER, self.admin_token))
         _write(self.user_kubeconfig, kubeconfig_text(self.server, ca_pem, UNPRIVILEGED_USER, self.user_token))
-        self._write_state()
-        return self
 
     @property
     def ca_pem(self):
@@ -378,7 +393,7 @@ class ControlPlane:
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             "--service-account-key-file=" + pki["sa_pub"],
             "--service-account-signing-key-file=" + pki["sa_key"],
-            "--service-cluster-ip-range=10.0.0.0/24",
+            "--service-cluster-ip-range=10.0.0.0/16",  # every launcher has Services: room for big labs
             "--allow-privileged=true",
             "--disable-admission-plugins=ServiceAccount",
             "--endpoint-reconciler-type=none",
@@ -386,17 +401,37 @@ class ControlPlane:
             "--v=%d" % self.log_level,
         ], daemon)
         context = ssl.create_default_context(cafile=pki["ca"])
+        self._wait("kube-apiserver", lambda: self._answers_ok(self.server + "/readyz", context), 180)
 
-        def ready():
-            request = urllib.request.Request(
-                self.server + "/readyz", headers={"Authorization": "Bearer " + self.admin_token})
-            try:
-                with urllib.request.urlopen(request, timeout=5, context=context) as resp:
-                    return resp.status == 200
-            except (OSError, urllib.error.URLError):
-                return False
+    def _answers_ok(self, url, context):
+        request = urllib.request.Request(url, headers={"Authorization": "Bearer " + self.admin_token})
+        try:
+            with urllib.request.urlopen(request, timeout=5, context=context) as resp:
+                return resp.status == 200
+        except (OSError, urllib.error.URLError):
+            return False
 
-        self._wait("kube-apiserver", ready, 180)
+    def _start_controller_manager(self, daemon):
+        port = free_port()
+        self._spawn("kube-controller-manager", [
+            os.path.join(self.bin_dir, "kube-controller-manager"),
+            "--kubeconfig=" + self.admin_kubeconfig,
+            "--authentication-kubeconfig=" + self.admin_kubeconfig,
+            "--authorization-kubeconfig=" + self.admin_kubeconfig,
+            "--authentication-skip-lookup=true",  # tokens only: no client-CA ConfigMap to wait for
+            "--controllers=" + ",".join(CONTROLLERS),
+            "--leader-elect=false",
+            "--use-service-account-credentials=false",
+            "--bind-address=127.0.0.1",
+            "--secure-port=%d" % port,
+            "--cert-dir=" + os.path.join(self.workdir, "pki", "kcm"),
+            "--v=%d" % self.log_level,
+        ], daemon)
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE  # its self-signed serving certificate; only a liveness probe
+        self._wait("kube-controller-manager",
+                   lambda: self._answers_ok("https://127.0.0.1:%d/healthz" % port, context), 120)
 
     def _write_state(self):
         state = {
@@ -424,8 +459,8 @@ class ControlPlane:
         return all(_alive(self.pids.get(name, 0), name) for name in PROCESS_NAMES)
 
     def _stop_processes(self):
-        # apiserver first so it does not log etcd errors while going down
-        for name in ("kube-apiserver", "etcd"):
+        # clients first, then the apiserver, so none logs errors about the next one going down
+        for name in ("kube-controller-manager", "kube-apiserver", "etcd"):
             proc = self.procs.pop(name, None)
             if proc is not None:
                 if proc.poll() is None:
@@ -545,7 +580,8 @@ def cmd_up(args):
     print("unprivileged:  export KUBECONFIG=%s/kubeconfig-user   (user %s, no RBAC bindings)" % (
         rel, UNPRIVILEGED_USER))
     print("kubectl:       %s/kubectl --kubeconfig %s/kubeconfig get ns" % (cp.bin_dir, rel))
-    print("logs:          %s/etcd.log %s/kube-apiserver.log" % (rel, rel))
+    print("controllers:   kube-controller-manager runs %s" % ", ".join(CONTROLLERS))
+    print("logs:          %s/etcd.log %s/kube-apiserver.log %s/kube-controller-manager.log" % (rel, rel, rel))
     print("stop:          python tests/controlplane/cluster.py down --dir %s" % rel)
     return 0
 
@@ -570,7 +606,7 @@ def cmd_down(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    up = sub.add_parser("up", help="start etcd + kube-apiserver in the background")
+    up = sub.add_parser("up", help="start etcd, kube-apiserver and kube-controller-manager in the background")
     up.add_argument("--dir", default=".cluster")
     up.add_argument("--crds", action="store_true", help="install both Clabernetes Topology CRDs")
     up.set_defaults(func=cmd_up)

@@ -71,7 +71,8 @@ def user_kubeconfig(control_plane):
 
 @pytest.fixture()
 def namespace(control_plane, request):
-    """A fresh namespace per test: without a controller-manager nothing is ever GC'd."""
+    """A fresh namespace per test (tests stay independent; kube-controller-manager runs only
+    the garbage collector and namespace controllers)."""
     base = "".join(c if c.isalnum() else "-" for c in request.node.name.lower())[:40].strip("-")
     name = "%s-%s" % (base or "t", uuid.uuid4().hex[:6])
     return control_plane.create_namespace(name)

@@ -53,9 +53,11 @@ if __name__ == "__main__":  # `python tests/controlplane/manager.py` from the re
 
 from tests.controlplane.cluster import ControlPlane, ControlPlaneError, _write  # noqa: E402
 
+# label_prefix: the controller's labels on what it creates (<prefix>/topologyOwner, .../topologyNode)
 GENERATIONS = {
-    "v0.6": {"api_version": "clabernetes.containerlab.dev/v1alpha1", "group": "clabernetes.containerlab.dev"},
-    "v0.8": {"api_version": "c9s.run/v1alpha1", "group": "c9s.run"},
+    "v0.6": {"api_version": "clabernetes.containerlab.dev/v1alpha1", "group": "clabernetes.containerlab.dev",
+             "label_prefix": "clabernetes"},
+    "v0.8": {"api_version": "c9s.run/v1alpha1", "group": "c9s.run", "label_prefix": "c9s.run"},
 }
 APP_NAME = "clabernetes"
 MANAGER_NAMESPACE = "clabernetes-system"
@@ -203,6 +205,8 @@ class Manager:
         self.generation = generation
         self.api_version = GENERATIONS[generation]["api_version"]
         self.group = GENERATIONS[generation]["group"]
+        self.owner_label = GENERATIONS[generation]["label_prefix"] + "/topologyOwner"
+        self.node_label = GENERATIONS[generation]["label_prefix"] + "/topologyNode"
         self.workdir = os.path.abspath(workdir or os.path.join(control_plane.workdir, "manager-" + generation))
         self.namespace = namespace
         self.binary = binary

@@ -14,10 +14,10 @@ Fixtures
                   Topology status themselves). One manager fits on a machine (fixed port
                   10443); a session-wide slot (c9s_manager_slot) enforces that.
                   A generation whose manager cannot be built here is skipped with the
-                  build's own reason (Go missing fails instead when CI=true).
-- c9s_namespace   a fresh namespace (privileged Pod Security) for one test; the manager
+                  build's own reason; with CI=true that fails the run instead.
+- c9s_namespace   a fresh namespace (privileged Pod Security) for one test, deleted after it; the manager
                   watches every namespace.
-- kubelet         a Kubelet for that namespace: no kubelet or controller-manager runs, so
+- kubelet         a Kubelet for that namespace: no kubelet (nor deployment controller) runs, so
                   the test marks launcher Deployments ready/not ready through the status
                   subresource, which is exactly what the controller reads; kubelet.run()
                   does it on its own, rolling a launcher whenever its pod template changes.
@@ -39,8 +39,6 @@ import pytest
 from tests.controlplane.manager import GENERATIONS, Manager, ManagerError, ManagerUnavailable
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-OWNER_LABEL = "clabernetes/topologyOwner"
-NODE_LABEL = "clabernetes/topologyNode"
 MULTI_VENDOR = os.path.join(REPO, "examples", "multi-vendor", "topology.yml")
 
 
@@ -69,6 +67,9 @@ class ManagerSlot:
         if self.current is not None:
             self.current.stop()
             self.current = None
+            # the manager installed its release's CRDs; later tests expect the session's own
+            # (../shared/reference/clabernetes: c9s.run from after v0.8.0 has status.error)
+            self.cp.install_crds()
 
 
 @pytest.fixture(scope="session")
@@ -78,16 +79,11 @@ def c9s_manager_slot(control_plane):
     slot.stop()
 
 
-# The generations the Go module proxy is known to refuse here (issue 7: it answers 403 for
-# github.com/clabernetes/clabernetes). Only these may skip in CI; the day the proxy serves
-# them the skip disappears by itself, because the build succeeds.
-PROXY_REFUSED = {"v0.8"}
-
-
 def skip_unavailable(exc):
-    """Skip a test whose manager the Go module proxy refuses; in CI (CI=true) anything else
-    that keeps a manager from being built is a failure."""
-    if os.environ.get("CI") == "true" and not (exc.refused and exc.generation in PROXY_REFUSED):
+    """Skip a test whose manager cannot be built here (Go missing, or neither the Go module proxy
+    nor the vendored archive provides it); in CI (CI=true) that fails the run instead, as a
+    missing control plane does."""
+    if os.environ.get("CI") == "true":
         pytest.fail("CI=true and %s" % exc)
     pytest.skip(str(exc))
 
@@ -108,26 +104,41 @@ def c9s_manager(request, c9s_manager_slot):
 
 @pytest.fixture()
 def c9s_namespace(control_plane, c9s_manager, request):
+    """Deleted afterwards (the namespace controller empties it), so the manager does not keep
+    reconciling the labs of finished tests."""
+    from kubernetes import client
+    from kubernetes.client.rest import ApiException
+
     base = "".join(c if c.isalnum() else "-" for c in request.node.name.lower())[:40].strip("-")
-    return control_plane.create_namespace("%s-%s" % (base or "t", uuid.uuid4().hex[:6]))
+    name = control_plane.create_namespace("%s-%s" % (base or "t", uuid.uuid4().hex[:6]))
+    yield name
+    api = control_plane.api_client()
+    try:
+        client.CoreV1Api(api).delete_namespace(name)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+    finally:
+        api.close()
 
 
 class Kubelet:
     """Plays the kubelet (and the deployment controller) for launcher Deployments."""
 
-    def __init__(self, api_client, namespace):
+    def __init__(self, api_client, namespace, manager):
         from kubernetes import client
 
         self.apps = client.AppsV1Api(api_client)
         self.namespace = namespace
+        self.owner_label, self.node_label = manager.owner_label, manager.node_label
         self.hold = set()
         self._thread = None
 
     def deployments(self, topology=None):
         """{topology node name: Deployment} of the launchers (optionally of one Topology)."""
-        selector = "%s=%s" % (OWNER_LABEL, topology) if topology else OWNER_LABEL
+        selector = "%s=%s" % (self.owner_label, topology) if topology else self.owner_label
         items = self.apps.list_namespaced_deployment(self.namespace, label_selector=selector).items
-        return {d.metadata.labels[NODE_LABEL]: d for d in items}
+        return {d.metadata.labels[self.node_label]: d for d in items}
 
     def wait_deployments(self, nodes, topology=None, timeout=60, check=None):
         """Wait until a launcher Deployment exists for every node (and check(deployments) is
@@ -221,9 +232,9 @@ class Kubelet:
 
 
 @pytest.fixture()
-def kubelet(control_plane, c9s_namespace):
+def kubelet(control_plane, c9s_manager, c9s_namespace):
     api = control_plane.api_client()  # its own client: the automatic mode runs in a thread
-    player = Kubelet(api, c9s_namespace)
+    player = Kubelet(api, c9s_namespace, c9s_manager)
     yield player
     player.stop()
     api.close()

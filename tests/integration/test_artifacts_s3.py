@@ -114,3 +114,44 @@ def test_oversized_metadata_is_refused_before_upload(tmp_path, store):
     with pytest.raises(LabError, match="2 KiB"):
         artifacts.store_file(store, src, "k", {"blob": "y" * 3000})
     assert artifacts.list_artifacts(store, "k") == []
+
+
+def test_parallel_upload_records_the_sha_it_computed_and_leaves_no_parts(tmp_path, server, store, monkeypatch):
+    """Above one part: parts go up in parallel while the file is hashed; the record is
+    written after the content, and a failed part aborts the upload with the old object kept."""
+    from ansible_collections.skyforge.labs.plugins.module_utils import artifacts_s3_transfer as transfer
+    monkeypatch.setattr(transfer, "PART_SIZE", 5 * 1024 * 1024)      # S3's smallest part
+    data = os.urandom(1024 * 1024) * 17 + b"tail"
+    src = write(tmp_path / "big", data)
+    stored = artifacts.store_file(store, src, "lab/parts", {"run": 7}, "application/gzip")
+    assert stored["sha256"] == artifacts.hash_file(src)[0]
+    client = server.client()
+    object_key = stored["url"][len("s3://artifacts/"):]
+    head = client.head_object(Bucket="artifacts", Key=object_key)
+    assert head["Metadata"]["sha256"] == stored["sha256"] and head["ContentType"] == "application/gzip"
+    assert head["ContentLength"] == len(data)
+    assert not client.list_multipart_uploads(Bucket="artifacts").get("Uploads")
+
+    other = write(tmp_path / "other", os.urandom(1024 * 1024) * 11)
+    real = store.client.upload_part
+
+    def failing(**kwargs):
+        if kwargs["PartNumber"] == 2:
+            raise OSError("disk on fire")
+        return real(**kwargs)
+    monkeypatch.setattr(store.client, "upload_part", failing)
+    with pytest.raises(OSError, match="disk on fire"):
+        artifacts.store_file(store, other, "lab/parts")
+    assert not client.list_multipart_uploads(Bucket="artifacts").get("Uploads")
+    dest = str(tmp_path / "fetched")
+    assert artifacts.fetch_file(store, "lab/parts", dest, sha256=stored["sha256"])["changed"] is True
+    assert open(dest, "rb").read() == data
+
+
+def test_object_without_a_recorded_sha_is_refused(tmp_path, server, store):
+    # What a reader sees between the last part and the record, or after an interrupted store.
+    stored = artifacts.store_file(store, write(tmp_path / "f", b"x"), "k")
+    server.client().put_object(Bucket="artifacts", Key=stored["url"][len("s3://artifacts/"):], Body=b"new")
+    with pytest.raises(LabError, match="no sha256 recorded"):
+        artifacts.fetch_file(store, "k", str(tmp_path / "dest"))
+    assert not os.path.exists(str(tmp_path / "dest"))

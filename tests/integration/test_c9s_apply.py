@@ -1,8 +1,7 @@
 # -*- coding: utf-8 -*-
 """c9s_apply against a real etcd + kube-apiserver with the real Clabernetes CRDs.
 
-Every test gets its own namespace (no controller-manager runs, so nothing is ever
-garbage-collected) and checks the outcome through the API, not only the module's result.
+Every test gets its own namespace and checks the outcome through the API, not only the module's result.
 """
 
 import uuid

@@ -5,7 +5,8 @@
 
 The manager reconciles for real; only the kubelet is played by the test (the `kubelet`
 fixture writes launcher Deployment status, which is all the controller reads to decide a
-node is ready). No garbage collector runs, which the absent test spells out.
+node is ready). kube-controller-manager's garbage collector runs, as on a real cluster: it
+removes what the controller made for a deleted Topology, which `absent` waits for.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -168,8 +169,8 @@ def test_a_node_that_stays_not_ready_is_named_in_the_timeout(
     message = str(info.value)
     assert "not ready after 15s" in message
     assert "4/5 nodes ready" in message
-    if c9s_manager.api_version != C9S_RUN:
-        assert "r2=notready" in message and "r1=ready" in message
+    # v0.6: the Topology's nodeReadiness; v0.8: the c9s.run Node objects' status.readiness
+    assert "r2=notready" in message and "r1=ready" in message
     assert "r2 ready 0/1" in message  # the launcher Deployment line names it too
 
 
@@ -232,41 +233,67 @@ def test_content_change_reaches_the_launchers_and_old_configmaps_are_pruned(
         assert info.value.status == 404
 
 
-def test_absent_removes_the_topology_and_our_configmaps_and_says_what_remains(
-        control_plane, admin_api, c9s_manager, c9s_namespace, kubelet, c9s_lab):
+def _namespaced_kinds(admin_api, group):
+    """(api path, plural) of every listable namespaced resource of the controller's API group,
+    from discovery (so a kind this test does not know about is checked too)."""
     from kubernetes import client
 
+    resources = client.CustomObjectsApi(admin_api).get_api_resources(group, "v1alpha1").resources
+    return [("/apis/%s/v1alpha1" % group, r.name) for r in resources
+            if r.namespaced and "/" not in r.name and "list" in r.verbs]
+
+
+def lab_leftovers(admin_api, mgr, namespace, name, uids=()):
+    """'Kind/name' of everything in the namespace that belongs to lab `name`: our labels, the
+    controller's owner label, or an ownerReference to one of `uids`."""
+    from ansible_collections.skyforge.labs.plugins.module_utils.k8s import Api
+
+    api = Api(admin_api)
+    core = ("configmaps", "services", "pods", "persistentvolumeclaims", "secrets", "endpoints")
+    kinds = [("/api/v1", p) for p in core]
+    kinds += [("/apis/apps/v1", p) for p in ("deployments", "replicasets")]
+    kinds += _namespaced_kinds(admin_api, mgr.group)
+    found = []
+    for base, plural in kinds:
+        items = api.request("GET", "%s/namespaces/%s/%s" % (base, namespace, plural)).get("items") or []
+        for item in items:
+            meta = item["metadata"]
+            labels = meta.get("labels") or {}
+            if labels.get(mgr.owner_label) == name or labels.get("skyforge.labs/lab") == name or any(
+                    o.get("uid") in uids for o in meta.get("ownerReferences") or []):
+                found.append("%s/%s" % (item.get("kind") or plural, meta["name"]))
+    return sorted(found)
+
+
+def test_absent_leaves_nothing_of_the_lab_and_reports_what_went(
+        control_plane, admin_api, c9s_manager, c9s_namespace, kubelet, c9s_lab):
     src, _rendered = c9s_lab()
     c9s_apply.run(_params(control_plane, src))
     topology = _topology_doc(src)
     name, nodes = topology["metadata"]["name"], definition_nodes(topology)
     kubelet.wait_deployments(nodes)
     uid = _get_topology(admin_api, c9s_manager, c9s_namespace, name)["metadata"]["uid"]
+    made = {d.metadata.name for d in kubelet.deployments(name).values()}
+    before = lab_leftovers(admin_api, c9s_manager, c9s_namespace, name, {uid})
+    assert before and all(d in " ".join(before) for d in made)  # the check sees the lab
     offset = c9s_manager.log_offset()
 
-    result = c9s_apply.run(_params(control_plane, src, state="absent"))
+    started = time.monotonic()
+    result = c9s_apply.run(_params(control_plane, src, state="absent", wait_timeout=120))
+    # absent returns only once nothing of the lab is left: no Topology, none of our ConfigMaps,
+    # and nothing the controller made for it (the garbage collector removes those)
+    assert lab_leftovers(admin_api, c9s_manager, c9s_namespace, name, {uid}) == []
     assert result["changed"]
-    assert {(o["kind"], o["action"]) for o in result["objects"]} == {("Topology", "deleted"), ("ConfigMap", "deleted")}
+    ours = {(o["kind"], o["action"]) for o in result["objects"] if "by" not in o}
+    assert ours == {("Topology", "deleted"), ("ConfigMap", "deleted")}
+    collected = {(o["kind"], o["name"]) for o in result["objects"] if o.get("by") == "garbage collector"}
+    assert {("Deployment", d) for d in made} <= collected
+    expected_kinds = {"Deployment", "Service"} | (
+        {"Node", "Link", "LauncherProfile"} if c9s_manager.api_version == C9S_RUN else {"Connectivity"})
+    assert expected_kinds <= {kind for kind, _name in collected}, collected
+    assert time.monotonic() - started < 120
     again = c9s_apply.run(_params(control_plane, src, state="absent"))
-    assert again["changed"] is False
-
-    core = client.CoreV1Api(admin_api)
-    selector = "app.kubernetes.io/managed-by=skyforge.labs,skyforge.labs/lab=%s" % name
-    assert core.list_namespaced_config_map(c9s_namespace, label_selector=selector).items == []
-    # What remains: the controller's per-node Deployments and Services and its own ConfigMap
-    # carry ownerReferences to the deleted Topology; only kube-controller-manager's garbage
-    # collector deletes such dependents, and this control plane runs none. On a real cluster
-    # they go with the Topology.
-    left = kubelet.deployments(name)
-    assert sorted(left) == nodes
-    for deployment in left.values():
-        assert [(o.kind, o.uid) for o in deployment.metadata.owner_references] == [("Topology", uid)]
-    if c9s_manager.api_version != C9S_RUN:  # the controller saw the deletion and left them
-        deadline = time.monotonic() + 20
-        while "object no longer exists" not in c9s_manager.log_text(offset):
-            assert time.monotonic() < deadline, c9s_manager.log_text(offset)[-3000:]
-            time.sleep(0.5)
-        assert sorted(kubelet.deployments(name)) == nodes
+    assert again["changed"] is False and again["objects"] == []
     assert c9s_manager.definition_errors(offset) == []
 
 

@@ -46,8 +46,14 @@ def test_lab_deploy_waits_for_the_controller_and_lab_destroy_removes_what_we_own
     assert "5/5 nodes ready" in deploy.stdout
     assert sorted(kubelet.deployments("multi-vendor")) == ["c1", "h1", "r1", "r2", "r3"]
 
+    launchers = {d.metadata.name for d in kubelet.deployments("multi-vendor").values()}
     destroy = _playbook("lab_destroy.yml", control_plane, lab_name="multi-vendor", namespace=c9s_namespace)
     assert destroy.returncode == 0, destroy.stdout[-3000:]
+    # it reports what it deleted, and what went with the Topology (nothing of the lab is left)
+    assert "multi-vendor in %s: Topology/multi-vendor, ConfigMap/" % c9s_namespace in destroy.stdout
+    report = destroy.stdout.split("removed with it by the garbage collector: ", 1)[1].split('"', 1)[0]
+    assert {"Deployment/%s" % name for name in launchers} <= set(report.split(", ")), report
+    assert kubelet.deployments("multi-vendor") == {}
     selector = "app.kubernetes.io/managed-by=skyforge.labs,skyforge.labs/lab=multi-vendor"
     core = client.CoreV1Api(control_plane.api_client())
     try:

@@ -15,7 +15,8 @@ VM_LAB = ("name: vm\ntopology:\n  nodes:\n    s1: {kind: cisco_n9kv, image: vrne
 def extravars(root, tmp_path, **more):
     (tmp_path / "clab.yml").write_text(VM_LAB)
     return dict({"target": "localhost", "root": root, "topology": str(tmp_path / "clab.yml"),
-                 "lab_user": trees.LAB_USER, "checks": ["kvm", "cpu_virt", "nested_virt", "memory", "containerlab"]},
+                 "lab_user": trees.LAB_USER, "checks": ["kvm", "cpu_virt", "nested_virt", "memory", "containerlab"],
+                 "check_images": False},
                 **more)
 
 
@@ -59,11 +60,35 @@ def test_relative_topology_means_the_job_directory_and_errors_name_the_users_fil
     project = tmp_path / "run" / "project"
     project.mkdir(parents=True)
     (project / "clab.yml").write_text(VM_LAB)
-    (project / "topology.yml").write_text("provider: clab\nnodes: [r1, r2]\nlinks: [r1-r2]\n")
+    (project / "broken.clab.yml").write_text("name: b\ntopology:\n  nodes: [r1]\n")
     args = dict(extravars(root, tmp_path), topology="clab.yml")
     rc, results, dummy = run_playbook(tmp_path / "run", PLAYBOOK, args)
     assert rc == 0 and results["Run the prerequisite checks"]["needs"]["vm_kinds"] == ["cisco_n9kv"]
-    rc, results, dummy = run_playbook(tmp_path / "run", PLAYBOOK, dict(args, topology="topology.yml"))
+    rc, results, dummy = run_playbook(tmp_path / "run", PLAYBOOK, dict(args, topology="broken.clab.yml"))
     msg = results["Run the prerequisite checks"]["msg"]
-    assert rc == 2 and msg.startswith(str(project / "topology.yml") + " (copied to ")
-    assert "is a netlab topology, not the containerlab one" in msg
+    assert rc == 2 and msg.startswith(str(project / "broken.clab.yml") + " (copied to "), msg
+
+
+NETLAB_VM_LAB = "name: nvm\nnodes:\n  s1:\n    device: nxos\n  r1:\n    device: frr\nlinks: [s1-r1]\n"
+
+
+def test_a_netlab_topology_is_rendered_and_both_checks_run(tmp_path):
+    """The webhook catalog's host_check takes the netlab topologies under examples/: the
+    playbook renders one on the control node, checks its images, then the hosts."""
+    root = trees.build("kvm_host", str(tmp_path / "host"))
+    (tmp_path / "topology.yml").write_text(NETLAB_VM_LAB)
+    args = dict(extravars(root, tmp_path), topology=str(tmp_path / "topology.yml"), check_images=True,
+                fail_on="never")
+    rc, results, dummy = run_playbook(tmp_path / "run", PLAYBOOK, args)
+    assert rc == 0, results
+    assert results["Run the prerequisite checks"]["needs"]["vm_kinds"] == ["cisco_n9kv"]
+    images = results["Check the lab's images"]["images"]
+    assert sorted(i["nodes"] for i in images) == [["r1"], ["s1"]]
+    assert "images:" in results["Show the image summary"]["msg"]
+    rendered = results["Make a directory to render the netlab topology in"]["path"]
+    assert results["Remove the rendered netlab topology"]["changed"] is True and not os.path.exists(rendered)
+
+    # vrnetlab images are in no public registry: missing or unchecked, this fails either way
+    rc, results, dummy = run_playbook(tmp_path / "run2", PLAYBOOK, dict(args, fail_on="fail"))
+    failed = results["Fail on images that are missing or could not be checked"]
+    assert rc == 2 and failed["_event"] == "runner_on_failed" and "vrnetlab" in failed["msg"]

@@ -182,3 +182,33 @@ def test_module_in_a_playbook(tmp_path, basic_registry):
     assert ok["changed"] is False and ok["images"][0]["digest"] == basic_registry.digest
     assert failed["_event"] == "runner_on_failed" and "lab/gone:v1" in failed["msg"] and "HTTP 404" in failed["msg"]
     assert "wonderland" not in json.dumps([ok, failed])
+
+
+def test_offline_is_could_not_check_and_keeps_the_import_remedy(monkeypatch, open_registry):
+    """No network: every registry is behind a proxy that refuses connections. Nothing is
+    reported missing, the unreachable images are `unchecked`, and cEOS/vrnetlab still get
+    their import/build remedy; the module fails under fail_on_missing and says why."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        dead = "http://127.0.0.1:%d" % closed.getsockname()[1]
+    for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(name, dead)
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    images = ["ceos:4.34.2F", "vrnetlab/cisco_n9kv:10.4.1", "quay.io/frrouting/frr:10.7.1",
+              open_registry.host + "/lab/absent:v1"]
+    out = run_image_check({"images": images, "registries": [{"host": open_registry.host, "insecure": True}],
+                           "timeout": 5})
+    states = dict((i["image"], i["status"]) for i in out["images"])
+    assert states == {"ceos:4.34.2F": "unchecked", "vrnetlab/cisco_n9kv:10.4.1": "unchecked",
+                      "quay.io/frrouting/frr:10.7.1": "unchecked", open_registry.host + "/lab/absent:v1": "missing"}
+    assert out["missing"] == [open_registry.host + "/lab/absent:v1"]
+    assert out["unchecked"] == images[:3]
+    remedies = dict((i["image"], i["remedy"]) for i in out["images"])
+    assert "docker image import cEOS64-lab-4.34.2F.tar ceos:4.34.2F" in remedies["ceos:4.34.2F"]
+    assert "run 'make' to build" in remedies["vrnetlab/cisco_n9kv:10.4.1"]
+    assert "could not be checked" in remedies["quay.io/frrouting/frr:10.7.1"]
+    assert out["summary"] == ("4 images: 0 available, 1 missing (%s/lab/absent:v1), 3 could not be checked "
+                              "(ceos:4.34.2F, vrnetlab/cisco_n9kv:10.4.1, quay.io/frrouting/frr:10.7.1)"
+                              % open_registry.host)
+    assert "- ceos:4.34.2F (could not check): " in out["message"]

@@ -108,3 +108,27 @@ def test_pod_logs_against_an_unreachable_cluster(tmp_path):
     api_client = k8s.connect(host="https://127.0.0.1:9", api_key="x", validate_certs=False)
     with pytest.raises(LabError, match="cannot reach the Kubernetes API"):
         collect_pod_logs(api_client, "ns", "lab1", str(tmp_path / "logs"))
+
+
+def test_default_store_is_where_ansible_playbook_started(tmp_path):
+    """`file://./.artifacts` means the job's directory, as every relative path of the
+    playbooks does, not the directory holding the playbook."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.servers.playbook import COLLECTIONS
+
+    role_vars = make_lab(tmp_path)
+    playbooks, started = tmp_path / "playbooks", tmp_path / "started-here"
+    playbooks.mkdir()
+    started.mkdir()
+    (playbooks / "collect.yml").write_text(json.dumps(play(role_vars)))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_LOCALHOST_WARNING="false",
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable, PWD=str(tmp_path))   # a stale $PWD
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
+                           "-c", "local", str(playbooks / "collect.yml")], cwd=str(started), env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert (started / ".artifacts" / "records" / "lab1" / "run-1" / "bundle.tar.gz.json").is_file()
+    assert not (playbooks / ".artifacts").exists() and not (tmp_path / ".artifacts").exists()

@@ -1,9 +1,11 @@
 """playbooks/lab_render.yml as `make demo` and users run it: real netlab, real rendering."""
 
 import os
+import re
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -60,3 +62,78 @@ def test_without_topology_the_play_says_which_var_to_set(tmp_path):
     proc = _run_playbook(tmp_path)
     assert proc.returncode != 0
     assert "Set the extra var 'topology'" in proc.stdout
+
+
+BIG_FILE_LAB = """name: bigfile
+nodes:
+  h1:
+    device: linux
+    clab.binds:
+      files/big.bin: /opt/big.bin:ro
+"""
+
+
+def _big_file_lab(tmp_path):
+    lab = tmp_path / "bigfile"
+    (lab / "files").mkdir(parents=True)
+    (lab / "topology.yml").write_text(BIG_FILE_LAB)
+    (lab / "files" / "big.bin").write_bytes(os.urandom(1200 * 1024))
+    return lab / "topology.yml"
+
+
+def test_large_file_url_is_an_extra_var_of_the_playbook(tmp_path):
+    (tmp_path / "home").mkdir()
+    topology = _big_file_lab(tmp_path)
+    out = tmp_path / "out"
+    refused = _run_playbook(tmp_path, "-e", "topology=%s" % topology, "-e", "output_dir=%s" % out)
+    assert refused.returncode != 0
+    assert "set large_file_url" in refused.stdout, refused.stdout[-3000:]
+
+    served = _run_playbook(tmp_path, "-e", "topology=%s" % topology, "-e", "output_dir=%s" % out,
+                           "-e", "large_file_url=https://files.example.net/labs/bigfile")
+    assert served.returncode == 0, served.stdout[-3000:]
+    topo = list(yaml.safe_load_all((out / "manifests.yml").read_text()))[-1]
+    urls = [entry["url"] for entries in topo["spec"]["deployment"]["filesFromURL"].values() for entry in entries]
+    assert urls == ["https://files.example.net/labs/bigfile/files/big.bin"]
+
+
+def test_output_is_keyed_by_the_lab_name(tmp_path):
+    # the webhook serialises lab_render and lab_deploy runs by lab_name: two names for one
+    # topology must not share (and overwrite) one output directory
+    (tmp_path / "home").mkdir()
+    for name in ("blue", "green"):
+        proc = _run_playbook(tmp_path, "-e", "topology=%s/examples/frr-small/topology.yml" % ROOT,
+                             "-e", "lab_name=" + name, "-e", "base_dir=%s" % tmp_path)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+    for name in ("blue", "green"):
+        topo = list(yaml.safe_load_all((tmp_path / "out" / name / "manifests.yml").read_text()))[-1]
+        assert topo["metadata"]["name"] == name
+    assert not (tmp_path / "out" / "frr-small").exists()
+
+
+def _warnings(tmp_path, topology, *extra):
+    (tmp_path / "home").mkdir(exist_ok=True)
+    proc = _run_playbook(tmp_path, "-e", "topology=%s" % topology, "-e", "output_dir=%s" % (tmp_path / "out"), *extra)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    return re.findall(r'"warning: ((?:[^"\\]|\\.)*)"', proc.stdout)
+
+
+def test_each_warnings_advice_applied_as_written_makes_it_go_away(tmp_path):
+    lab = tmp_path / "warned"
+    lab.mkdir()
+    # what the shipped examples did before their topology carried the advice
+    (lab / "topology.yml").write_text("name: warned\ndefaults.device: frr\nmodule: [ospf]\n"
+                                      "nodes:\n  r1:\n  h1:\n    device: linux\nlinks: [h1-r1]\n")
+    warnings = _warnings(tmp_path, lab / "topology.yml")
+    assert len(warnings) == 2, warnings
+    for warning in warnings:
+        text = warning.encode().decode("unicode_escape")
+        advice = re.search(r"-e '(\{.*?\})' with the playbooks", text)
+        assert advice, text
+        after = _warnings(tmp_path, lab / "topology.yml", "-e", advice.group(1))
+        assert all(w.split(":")[0] != warning.split(":")[0] for w in after), (text, after)
+
+
+@pytest.mark.parametrize("example", ["frr-small", "multi-vendor"])
+def test_shipped_examples_render_without_warnings(tmp_path, example):
+    assert _warnings(tmp_path, os.path.join(ROOT, "examples", example, "topology.yml")) == []

@@ -2,6 +2,7 @@
 ansible-builder reads from it for an AWX execution environment, and a playbook run from the
 installed artifact alone (no checkout on the path), the way an execution environment runs it."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -105,3 +106,29 @@ def test_a_playbook_runs_from_the_installed_artifact_alone(shipped, tmp_path):
         kinds = [doc["kind"] for doc in yaml.safe_load_all(handle) if doc]
     assert kinds[-1] == "Topology" and "ConfigMap" in kinds
     assert ROOT not in proc.stdout   # nothing came from the checkout
+
+
+def test_building_from_a_used_checkout_ships_no_dev_leftovers(tmp_path):
+    """examples/awx/execution-environment.yml builds with `ansible-galaxy collection build`
+    in a checkout, where `make venv` left *.egg-info and the tests left caches."""
+    tree = tmp_path / "checkout"
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    for name in filter(None, files.decode().split("\0")):
+        if os.path.isfile(os.path.join(ROOT, name)):
+            os.makedirs(os.path.dirname(str(tree / name)), exist_ok=True)
+            shutil.copy(os.path.join(ROOT, name), str(tree / name))
+    for leftover in ("skyforge_labs_webhook.egg-info/PKG-INFO", ".pytest_cache/v/cache/nodeids",
+                     "plugins/module_utils/__pycache__/names.cpython-311.pyc"):
+        os.makedirs(os.path.dirname(str(tree / leftover)), exist_ok=True)
+        (tree / leftover).write_text("x")
+    proc = subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--output-path",
+                           str(tmp_path), str(tree)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    tarball = proc.stdout.strip().rsplit(" at ", 1)[-1]
+    with tarfile.open(tarball) as archive:
+        names = archive.getnames()
+    leaked = [n for n in names if ".egg-info" in n or "cache" in n.split("/")[0] or n.endswith(".pyc")]
+    assert leaked == []
+    with tarfile.open(tarball) as archive:
+        manifest = json.load(archive.extractfile("MANIFEST.json"))
+    assert "example.invalid" not in json.dumps(manifest["collection_info"])

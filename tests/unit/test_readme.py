@@ -24,3 +24,17 @@ def test_every_module_plugin_role_and_playbook_is_in_the_readme():
         assert "`%s`" % role in readme, role
     for playbook in _names("playbooks", suffix=".yml"):
         assert "%s.yml" % playbook in readme, playbook
+
+
+def test_an_example_that_says_make_demo_renders_it_is_the_demo_topology():
+    with open(os.path.join(ROOT, "Makefile")) as handle:
+        demo = re.search(r"^DEMO_TOPOLOGY \?= (\S+)", handle.read(), re.M).group(1)
+    for name in sorted(os.listdir(os.path.join(ROOT, "examples"))):
+        path = os.path.join(ROOT, "examples", name, "topology.yml")
+        if not os.path.isfile(path):
+            continue
+        with open(path) as handle:
+            header = "".join(line for line in handle if line.startswith("#"))
+        # plain `make demo` renders the Makefile's DEMO_TOPOLOGY and nothing else
+        for said in re.findall(r"`make demo` renders\s*(\S*)", header):
+            assert demo.startswith(said.rstrip(";,.")) and said.rstrip(";,."), (name, said)

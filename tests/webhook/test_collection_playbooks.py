@@ -28,9 +28,10 @@ def test_lab_render_from_the_example_catalog_renders_the_example_lab(make_servic
     # the worker was started from elsewhere: relative paths in vars must still mean the
     # catalog entry's cwd (the collection root), not the worker's directory
     svc = make_service(playbooks=playbooks, executor=executor, worker_env={"PWD": str(tmp_path)})
-    out_dir = os.path.join(ROOT, "out", "frr-small")
+    # output is keyed by lab_name, the catalog entry's lock
+    out_dir = os.path.join(ROOT, "out", "webhook-frr")
     run = svc.submit("lab_render", vars={"topology": "examples/frr-small/topology.yml",
-                                          "namespace": "lab-webhook"})
+                                          "lab_name": "webhook-frr", "namespace": "lab-webhook"})
     final = svc.wait(run["id"], timeout=300)
     stdout = svc.request("GET", "/api/v1/runs/%s/stdout" % run["id"])[1]
     assert final["status"] == "successful", stdout[-3000:]
@@ -38,6 +39,26 @@ def test_lab_render_from_the_example_catalog_renders_the_example_lab(make_servic
     with open(os.path.join(out_dir, "manifests.yml")) as handle:
         docs = list(yaml.safe_load_all(handle))
     assert docs[-1]["kind"] == "Topology" and docs[-1]["metadata"]["namespace"] == "lab-webhook"
+
+
+def test_lab_runs_lock_on_the_lab_name_their_output_is_keyed_by():
+    playbooks, dummy = _example_catalog()
+    for name in ("lab_render", "lab_deploy"):
+        assert playbooks[name]["lock"] == "vars.lab_name", name
+        assert "lab_name" in playbooks[name]["schema"]["required"], name
+
+
+def test_host_check_from_the_example_catalog_checks_images_and_this_host(make_service):
+    playbooks, executor = _example_catalog()
+    executor = dict(executor, env=dict(executor["env"], ANSIBLE_COLLECTIONS_PATH=os.path.join(
+        ROOT, ".skyforge", "collections")))
+    svc = make_service(playbooks=playbooks, executor=executor)
+    run = svc.submit("host_check", vars={"topology": "examples/frr-small/topology.yml", "fail_on": "never"})
+    final = svc.wait(run["id"], timeout=300)
+    stdout = svc.request("GET", "/api/v1/runs/%s/stdout" % run["id"])[1]
+    assert final["status"] == "successful", stdout[-3000:]
+    assert "2 images: " in stdout                      # frr and linux, whatever the network says
+    assert " checks: " in stdout and "ok, " in stdout  # the host_prereqs summary of this machine
 
 
 def test_a_deploy_started_from_the_webhook_is_canceled_and_cleaned_off_the_cluster(
@@ -73,6 +94,7 @@ def test_a_deploy_started_from_the_webhook_is_canceled_and_cleaned_off_the_clust
     assert applied["on_cancel"]["playbook"] == "lab_destroy"
     assert applied["on_cancel"]["status"] == "successful", stdout[-3000:]
     assert core.list_namespaced_config_map(c9s_namespace, label_selector=selector).items == []
+    assert kubelet.deployments("multi-vendor") == {}  # lab_destroy waited for the garbage collector
     group, version = c9s_manager.api_version.split("/")
     try:
         client.CustomObjectsApi(core.api_client).get_namespaced_custom_object(

@@ -61,6 +61,10 @@ class Store(abc.ABC):
     def mark_started(self, run_id, worker_id, data): ...
 
     @abc.abstractmethod
+    def forget_workers(self, before) -> list:
+        """Delete workers stopped, or silent, since before ``before``; return their ids."""
+
+    @abc.abstractmethod
     def finish(self, run_id, status, rc, result, cleaning=False): ...
 
     @abc.abstractmethod

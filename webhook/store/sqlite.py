@@ -477,6 +477,13 @@ class SqliteStore(Store):
             cur.execute("UPDATE workers SET stopped_at = ?, busy = 0, runs = '[]' WHERE id = ?",
                         (time.time(), worker_id))
 
+    def forget_workers(self, before):
+        with self._tx() as cur:
+            ids = [w for (w,) in cur.execute(
+                "SELECT id FROM workers WHERE COALESCE(stopped_at, heartbeat_at) < ?", (before,))]
+            cur.executemany("DELETE FROM workers WHERE id = ?", [(w,) for w in ids])
+            return ids
+
     def workers(self):
         rows = self._read("SELECT id, host, pid, started_at, heartbeat_at, slots, busy, runs, "
                           "stopped_at FROM workers ORDER BY id")

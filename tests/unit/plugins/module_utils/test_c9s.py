@@ -610,3 +610,48 @@ def test_src_that_is_not_a_lab_says_what_to_give_instead(tmp_path):
     with pytest.raises(LabError) as err:
         c9s.open_lab(str(garbage))
     assert "is not a readable .tar.gz" in err.value.message and "\n" not in err.value.message
+
+
+def test_a_lab_too_big_for_one_topology_is_refused_before_its_files_are_read(tmp_path, monkeypatch):
+    """The definition plus the shortest possible mounts table already exceed etcd's limit:
+    the error comes after a stat of each file, not after reading and packing them."""
+    many = tmp_path / "lab" / "many"
+    many.mkdir(parents=True)
+    for index in range(12000):
+        (many / ("%05d-%s" % (index, "x" * 100))).write_bytes(b"")
+    lab = make_lab(tmp_path / "lab", "name: big\ntopology: {nodes: {r1: {binds: ['many:/etc/many']}}}\n", {})
+    reads = []
+    real_read = c9s.LabDir.read
+    monkeypatch.setattr(c9s.LabDir, "read", lambda self, relpath: reads.append(relpath) or real_read(self, relpath))
+    with pytest.raises(LabError, match=r"Topology object would be at least \d+ bytes, over the 1507328 byte limit"):
+        render(lab, tmp_path)
+    assert reads == ["clab.yml"]
+    comment = "# " + "c" * c9s.TOPOLOGY_MAX_BYTES + "\n"
+    lab = make_lab(tmp_path / "lab2", comment + "name: big\ntopology: {nodes: {r1: {}}}\n", {})
+    with pytest.raises(LabError, match="at least"):
+        render(lab, tmp_path)
+
+
+@pytest.mark.parametrize("case", ["layered", "renamed", "url"])
+def test_the_early_size_check_never_refuses_a_topology_that_fits(tmp_path, monkeypatch, case):
+    """Its lower bound stays at or under the real size: a limit set to exactly the real
+    size still renders."""
+    if case == "url":
+        lab = make_lab(tmp_path / "lab", "name: u\ntopology: {nodes: {r1: {binds: ['i/d.img:/d', 'a:/a']}}}\n",
+                       {"i/d.img": os.urandom(5000), "a": "a\n"})
+        options = {"max_configmap_bytes": 4000, "large_file_url": "http://x"}
+    elif case == "renamed":
+        nodes = dict(("N_%d" % i, {"binds": ["f/%d:/f" % i]}) for i in range(30))
+        lab = make_lab(tmp_path / "lab", "# a comment that re-dumping drops\n" + yaml.safe_dump(
+            {"name": "r", "topology": {"nodes": nodes}}), dict(("f/%d" % i, "%d\n" % i) for i in range(30)))
+        options = {}
+    else:
+        lab = make_lab(tmp_path / "lab", LAYERED, LAYERED_FILES)
+        options = {"max_configmap_bytes": 2000}
+    with c9s.open_lab(lab) as opened:
+        size = configmaps.serialized_size(c9s.plan_render(opened, "lab-ns", **options).topology)
+    monkeypatch.setattr(c9s, "TOPOLOGY_MAX_BYTES", size)
+    render(lab, tmp_path, **options)
+    monkeypatch.setattr(c9s, "TOPOLOGY_MAX_BYTES", size - 1)
+    with pytest.raises(LabError, match="Topology object would be"):
+        render(lab, tmp_path, **options)

@@ -84,3 +84,12 @@ def test_inputs_digest_covers_defaults_netlab_reads_on_its_own():
                 defaults_bytes=[], environment={})
     assert lab_bundle.inputs_digest(**base) != lab_bundle.inputs_digest(
         implicit_defaults={"/lab/topology-defaults.yml": b"device: frr\n"}, **base)
+
+
+def test_portable_files_rewrite_whole_workdir_and_home_paths_only():
+    from ansible_collections.skyforge.labs.plugins.module_utils.lab_bundle import portable_files
+    text = (b'{"paths_custom": ["/w/lab", "/w/lab/.skyforge-generate/home/.netlab", "/w/lab2", '
+            b'"/w/lab/x.yml", "/usr/share/netlab"]}')
+    out = portable_files({"group_vars/all/topology.json": (text, 0o644)}, "/w/lab", "/w/lab/.skyforge-generate/home")
+    assert out["group_vars/all/topology.json"] == (
+        b'{"paths_custom": [".", "~/.netlab", "/w/lab2", "./x.yml", "/usr/share/netlab"]}', 0o644)

@@ -71,17 +71,20 @@ def test_two_runs_give_byte_identical_bundles_and_the_second_changes_nothing(tmp
 
 def test_bundle_identity_across_workdirs(tmp_path):
     """netlab writes its working directory and ~/.netlab into group_vars/all/topology.json:
-    two workdirs give the same bundle except for that file (and the manifest listing it)."""
+    two workdirs on two different paths still give byte-identical bundles, with those
+    prefixes in the forms netlab starts from (`.` and `~`)."""
     topo = os.path.join(EXAMPLES, "frr-small", "topology.yml")
-    one = run(topo, tmp_path, "one")
-    two = run(topo, tmp_path, "two")
-    a = bundle_mod.read_bundle(one["bundle"])
-    b = bundle_mod.read_bundle(two["bundle"])
-    assert sorted(a) == sorted(b)
-    differing = sorted(path for path in a if a[path] != b[path])
-    assert differing == ["group_vars/all/topology.json", "manifest.json"]
-    assert one["manifest"]["inputs_sha256"] == two["manifest"]["inputs_sha256"]
-    assert str(tmp_path / "one" / "work").encode() in a["group_vars/all/topology.json"][0]
+    one = generate(topo, str(tmp_path / "one" / "work"), str(tmp_path / "one.tar.gz"))
+    two = generate(topo, str(tmp_path / "elsewhere" / "deeper" / "lab-2"), str(tmp_path / "two.tar.gz"))
+    assert one["bundle_sha256"] == two["bundle_sha256"]
+    assert (tmp_path / "one.tar.gz").read_bytes() == (tmp_path / "two.tar.gz").read_bytes()
+    files = bundle_mod.read_bundle(one["bundle"])
+    found = json.loads(files["group_vars/all/topology.json"][0])
+    paths = json.dumps(dict((k, v) for k, v in found.items() if k.startswith("paths_")))
+    assert str(tmp_path) not in paths and '"."' in paths and '"~/.netlab"' in paths
+    # the workdir keeps what netlab wrote there
+    with open(str(tmp_path / "one" / "work" / "group_vars" / "all" / "topology.json")) as handle:
+        assert str(tmp_path / "one" / "work") in handle.read()
 
 
 def test_manifest_describes_the_lab_and_every_file(tmp_path):

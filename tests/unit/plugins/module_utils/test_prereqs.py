@@ -250,3 +250,36 @@ def test_bundle_without_clab_yml(tmp_path):
     write_bundle(bundle, {"readme.txt": (b"x", 0o644)})
     with pytest.raises(LabError, match="has no clab.yml"):
         load_lab(bundle)
+
+
+def test_world_accessible_kvm_needs_no_passwd_entry(tree):
+    root = tree("kvm_host")
+    os.chmod(os.path.join(root, "dev", "kvm"), 0o666)
+    check = by_name(run(root, None, checks=["kvm"], lab_user="ghost"))["kvm"]
+    assert check["status"] == "ok" and "every user" in check["detail"], check
+
+
+UNREADABLE_MARKS = ("cannot read", "cannot stat", "unexpected content", "has no MemTotal")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads this Linux host's own /proc and /sys")
+def test_every_check_reads_what_it_needs_on_this_real_host(tmp_path):
+    # the prepared trees hide how the kernel serves /proc/sys (it refuses a 4 MiB read)
+    topology = lab(tmp_path, VM_LAB, {"r1": ["vrf", "mpls", "vxlan"]})
+    out = prereqs.host_prereqs({"root": "/", "topology": topology, "lab_user": "root", "min_free_disk_gb": 0,
+                                "modules": ["lag"]})
+    checks = by_name(out)
+    assert set(checks) == set(prereqs.CHECKS)
+    for check in out["checks"]:
+        assert not any(mark in check["detail"] for mark in UNREADABLE_MARKS), check
+        assert "point root at" not in (check["remedy"] or ""), check
+
+
+def test_kernel_without_module_support(tmp_path, tree):
+    # e.g. a Firecracker guest kernel: no /proc/modules; a feature is there only if built in
+    root = tree("kvm_host")
+    os.unlink(os.path.join(root, "proc", "modules"))
+    check = by_name(run(root, lab(tmp_path, CONTAINER_LAB), modules=["vrf", "nonexistent_mod"],
+                        checks=["kernel_modules"]))["kernel_modules"]
+    assert check["status"] == "fail" and "cannot load modules" in check["detail"], check
+    assert "built in" in check["remedy"] and "cannot read" not in check["detail"]
