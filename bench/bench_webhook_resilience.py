@@ -65,7 +65,8 @@ def still_open(socks):
 
 def bench_idle_load(tmp, duration):
     svc = Service(tmp, server={"workers": 2, "request_timeout": 120, "max_streams": 2000,
-                               "max_streams_per_token": 2000}, queue={"max_depth": 10 ** 7})
+                               "max_streams_per_token": 2000}, queue={"max_depth": 10 ** 7},
+                  events={"keepalive": 15})
     svc.start_api()
     try:
         socks = idle_load(svc)

@@ -66,3 +66,21 @@ def start_os_thread(target):
         threading.Thread(target=target, args=(sleep,), daemon=True).start()
     else:
         start(target, (sleep,))
+
+
+def lock_exclusive(fd):
+    """flock(LOCK_EX) that, under gevent, lets the process's other greenlets run while
+    another process holds the lock (a blocking flock() would stall every connection of
+    this process for that time)."""
+    if _gevent_original("threading", "Lock") is None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return
+    import gevent
+    wait = 0.0002
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            gevent.sleep(wait)
+            wait = min(wait * 2, 0.002)

