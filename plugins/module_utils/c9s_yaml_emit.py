@@ -77,7 +77,8 @@ class _Emitter(object):
         return text
 
     def key(self, value):
-        if type(value) is not str or len(value) > _SIMPLE_KEY_MAX or not _PLAIN.match(value):
+        kind = type(value)     # exactly str: a subclass may represent itself otherwise
+        if kind is not str or len(value) > _SIMPLE_KEY_MAX or not _PLAIN.match(value):
             raise _Fallback()
         text = self.scalar(value)
         if text == value:       # plain: cached (a quoted one is checked every time)
@@ -150,7 +151,8 @@ class _Emitter(object):
         for key in sorted(mapping):
             item = mapping[key]
             key_text = keys.get(key) or self.key(key)
-            if type(item) is str:     # the common case, inlined
+            kind = type(item)
+            if kind is str:     # the common case, inlined
                 text = scalars.get(item)
                 if text is not None:
                     out.append("%s%s: %s\n" % (lead, key_text, text))
@@ -162,7 +164,7 @@ class _Emitter(object):
             text = self.value(item, indent)
             if text is not None:
                 out.append(text)
-            elif type(item) is dict:
+            elif kind is dict:
                 out.append("\n")
                 self.mapping(item, indent + 2)
             else:
@@ -178,7 +180,7 @@ class _Emitter(object):
             if text is not None:
                 out.append(prefix)
                 out.append(text)
-            elif type(item) is dict:
+            elif type(item) is dict:  # pylint: disable=unidiomatic-typecheck
                 self.mapping(item, indent + 2, first_prefix=prefix + " ")
             else:
                 raise _Fallback()     # a list in a list: `- - x`, left to PyYAML
@@ -189,7 +191,8 @@ def emit(obj, dump=None):
 
     `dump` is that generic dumper (c9s.dump_yaml); given, one-line strings the fast path
     does not know (quoted scalars) are written by it alone, in place."""
-    if type(obj) is not dict or not obj:
+    kind = type(obj)
+    if kind is not dict or not obj:
         return None
     emitter = _Emitter(dump)
     try:

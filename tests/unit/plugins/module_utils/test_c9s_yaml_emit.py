@@ -121,8 +121,8 @@ ALPHABET = ["a", "b", "Z", "0", "7", " ", " ", "\n", "\n", "\t", "\r", ":", "#",
 def _random_string(rng):
     length = rng.choice([0, 1, 2, 3, 5, 8, 20, 60])
     if rng.random() < 0.5:   # mostly harmless text with a few hostile characters
-        return "".join(rng.choice(ALPHABET[:8] if rng.random() < 0.9 else ALPHABET) for _ in range(length))
-    return "".join(rng.choice(ALPHABET) for _ in range(length))
+        return "".join(rng.choice(ALPHABET[:8] if rng.random() < 0.9 else ALPHABET) for _index in range(length))
+    return "".join(rng.choice(ALPHABET) for _index in range(length))
 
 
 def _random_value(rng, depth):
@@ -133,7 +133,7 @@ def _random_value(rng, depth):
     if roll < 0.8:
         return dict((_random_string(rng) if rng.random() < 0.3 else "k%d" % i, _random_value(rng, depth + 1))
                     for i in range(rng.randrange(0, 4)))
-    return [_random_value(rng, depth + 1) for _ in range(rng.randrange(0, 4))]
+    return [_random_value(rng, depth + 1) for _index in range(rng.randrange(0, 4))]
 
 
 def test_random_structures_and_strings():
@@ -157,7 +157,7 @@ def test_declines_what_it_does_not_know():
 def test_real_configmaps_and_topology_match_pyyaml(tmp_path):
     """What the render builds, from texts (UTF-8 and not) of every kind."""
     rng = random.Random(3)
-    contents = [s.encode("utf-8") for s in HOSTILE] + [os.urandom(rng.randrange(1, 5000)) for _ in range(20)]
+    contents = [s.encode("utf-8") for s in HOSTILE] + [os.urandom(rng.randrange(1, 5000)) for _index in range(20)]
     entries = [(configmaps.describe(c, "files/f%d" % i), c) for i, c in enumerate(contents)]
     labels = {"app.kubernetes.io/managed-by": "skyforge.labs", "skyforge.labs/lab": "lab", "team": "net-ops"}
     for start in range(0, len(entries), 7):
@@ -196,7 +196,7 @@ def _bench_like_lab(root, nodes=40):
                  "ospf": "router ospf\n ospf router-id 10.0.0.%d\n" % index,
                  "bgp": SMALL_HOSTILE[index * 7 % len(SMALL_HOSTILE)]}
         if index % 9 == 0:
-            texts["bgp"] = bytes(bytearray(rng.randrange(256) for _ in range(300)))
+            texts["bgp"] = bytes(bytearray(rng.randrange(256) for _index in range(300)))
         for leaf, text in texts.items():
             with open(os.path.join(directory, leaf), "wb") as handle:
                 handle.write(text if isinstance(text, bytes) else text.encode("utf-8"))
