@@ -134,7 +134,7 @@ def test_the_documented_config_is_valid(tmp_path, monkeypatch):
     assert set(doc) == {"auth", "hooks", "rules"}
     doc["auth"]["tokens"][0]["sha256"] = "0" * 64     # the doc elides the digest
     for var in ("GITHUB_WEBHOOK_SECRET", "GITLAB_WEBHOOK_TOKEN", "SLACK_SIGNING_SECRET",
-                "CI_HOOK_SECRET"):
+                "CI_HOOK_SECRET", "DEPLOY_HOOK_SECRET"):
         monkeypatch.setenv(var, "s3cret")
     path = write_config(str(tmp_path), playbooks={"lab_render": {
         "playbook": "x.yml", "schema": {"type": "object"}}}, **doc)
