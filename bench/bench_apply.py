@@ -29,8 +29,8 @@ sys.path[:0] = [os.path.join(REPO, ".skyforge", "collections"), REPO]
 
 import yaml  # noqa: E402
 
-from ansible_collections.skyforge.labs.plugins.module_utils import c9s  # noqa: E402
-from ansible_collections.skyforge.labs.plugins.module_utils.c9s_apply import run  # noqa: E402
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s import output as c9s  # noqa: E402
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.service import run  # noqa: E402
 from tests.controlplane.cluster import ControlPlane  # noqa: E402
 from tests.controlplane.fixtures import apply_params  # noqa: E402
 

@@ -79,13 +79,13 @@ def python(code):
 
 
 def ours_store(store_url, options, src, key):
-    return python("from ansible_collections.skyforge.labs.plugins.module_utils import artifacts\n"
+    return python("from ansible_collections.skyforge.labs.plugins.module_utils.artifacts import store as artifacts\n"
                   "store = artifacts.open_store(%r, **%r)\n"
                   "r = artifacts.store_file(store, %r, %r)\nassert r['changed']\n" % (store_url, options, src, key))
 
 
 def ours_fetch(store_url, options, key, dest):
-    return python("from ansible_collections.skyforge.labs.plugins.module_utils import artifacts\n"
+    return python("from ansible_collections.skyforge.labs.plugins.module_utils.artifacts import store as artifacts\n"
                   "store = artifacts.open_store(%r, **%r)\n"
                   "r = artifacts.fetch_file(store, %r, %r)\nassert r['changed']\n" % (store_url, options, key, dest))
 

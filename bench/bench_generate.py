@@ -25,8 +25,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(ROOT, ".skyforge", "collections")]
 
-from ansible_collections.skyforge.labs.plugins.module_utils import netlab  # noqa: E402
-from ansible_collections.skyforge.labs.plugins.module_utils.netlab_generate import generate  # noqa: E402
+from ansible_collections.skyforge.labs.plugins.module_utils.netlab import cli as netlab  # noqa: E402
+from ansible_collections.skyforge.labs.plugins.module_utils.netlab.generate import generate  # noqa: E402
 
 TARGET_PCT = 5.0
 

@@ -72,8 +72,9 @@ def params(cp, src, **extra):
 
 
 def deploy(cp, api, mgr, bundle, namespace, workdir):
-    from ansible_collections.skyforge.labs.plugins.module_utils import c9s, c9s_apply
-    from ansible_collections.skyforge.labs.plugins.module_utils.c9s_wait import definition_nodes
+    from ansible_collections.skyforge.labs.plugins.module_utils.c9s import output as c9s
+    from ansible_collections.skyforge.labs.plugins.module_utils.c9s import service as c9s_apply
+    from ansible_collections.skyforge.labs.plugins.module_utils.c9s.wait import definition_nodes
 
     dest = os.path.join(workdir, namespace + ".yml")
     rendered = c9s.render(bundle, dest, namespace, api_version=mgr.api_version)
@@ -151,7 +152,7 @@ def main(argv=None):
     parser.add_argument("--topology", default=os.path.join(REPO, "examples", "large", "topology.yml"))
     args = parser.parse_args(argv)
 
-    from ansible_collections.skyforge.labs.plugins.module_utils import netlab_generate
+    from ansible_collections.skyforge.labs.plugins.module_utils.netlab import generate as netlab_generate
 
     generations = sorted(GENERATIONS) if args.version == "all" else [args.version]
     workdir = tempfile.mkdtemp(prefix="bench-manager-bundles-")

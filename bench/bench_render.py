@@ -61,8 +61,8 @@ DAEMONS = "".join("%sd=%s\n%sd_options=\"-A 127.0.0.1\"\n" % (d, "yes" if i < 4 
 LIBRARY = r"""
 import sys
 sys.path.insert(0, sys.argv[1])
-from ansible_collections.skyforge.labs.plugins.module_utils import c9s
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s import output as c9s
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 try:
     c9s.render(sys.argv[2], sys.argv[3], "bench")
 except LabError as exc:
@@ -382,7 +382,7 @@ def main():
             else:
                 per_node = float(r["topology"]) / nodes
                 print("%d nodes: our Topology is %d bytes (%.0f per node): labs of this shape fit one Topology up "
-                      "to about %d nodes (c9s.TOPOLOGY_MAX_BYTES)" % (nodes, r["topology"], per_node,
+                      "to about %d nodes (c9s.plan.TOPOLOGY_MAX_BYTES)" % (nodes, r["topology"], per_node,
                                                                      _max_bytes() / per_node))
         if GOAL_NODES in results and not results[GOAL_NODES]["task"]["error"]:
             r = results[GOAL_NODES]
@@ -415,8 +415,8 @@ def main():
 
 def _max_bytes():
     sys.path.insert(0, COLLECTIONS)
-    from ansible_collections.skyforge.labs.plugins.module_utils import c9s
-    return c9s.TOPOLOGY_MAX_BYTES
+    from ansible_collections.skyforge.labs.plugins.module_utils.c9s import plan
+    return plan.TOPOLOGY_MAX_BYTES
 
 
 if __name__ == "__main__":

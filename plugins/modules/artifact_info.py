@@ -74,10 +74,10 @@ artifacts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.skyforge.labs.plugins.module_utils.artifacts import (
+from ansible_collections.skyforge.labs.plugins.module_utils.artifacts.store import (
     STORE_ARGUMENT_SPEC, list_artifacts, store_from_params,
 )
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 
 def run_module():

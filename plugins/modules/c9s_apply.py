@@ -186,15 +186,12 @@ readiness:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
-from ansible_collections.skyforge.labs.plugins.module_utils import k8s
-from ansible_collections.skyforge.labs.plugins.module_utils.k8s_args import with_connection_args
-
-try:
-    import yaml  # noqa: F401 pylint: disable=unused-import
-    HAS_YAML = True
-except ImportError:
-    HAS_YAML = False
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.contract import API_VERSIONS
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.service import run
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.yaml_text import HAS_YAML
+from ansible_collections.skyforge.labs.plugins.module_utils.k8s import client as k8s
+from ansible_collections.skyforge.labs.plugins.module_utils.k8s.args import with_connection_args
 
 
 def run_module():
@@ -208,8 +205,7 @@ def run_module():
             prune=dict(type="bool", default=True),
             wait=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=600),
-            api_version=dict(type="str", default="auto",
-                             choices=["auto", "c9s.run/v1alpha1", "clabernetes.containerlab.dev/v1alpha1"]),
+            api_version=dict(type="str", default="auto", choices=["auto"] + list(API_VERSIONS)),
             field_manager=dict(type="str", default="skyforge-labs"),
             force_conflicts=dict(type="bool", default=False),
         ),
@@ -221,8 +217,6 @@ def run_module():
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(k8s.KUBERNETES_IMPORT_ERROR))
     if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"))
-    from ansible_collections.skyforge.labs.plugins.module_utils.c9s_apply import run
-
     try:
         result = run(module.params, check_mode=module.check_mode)
     except LabError as exc:

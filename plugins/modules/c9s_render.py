@@ -208,33 +208,13 @@ warnings:
   sample: ["bridge nodes lan1: Clabernetes v0.8 (c9s.run) rejects kind 'bridge' ..."]
 '''
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.skyforge.labs.plugins.module_utils import c9s
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
-
-DIFF_TEXT_MAX = 256 * 1024
-
-
-def _read_text(path):
-    """The file's text, "" when absent, None when too large to show in a diff."""
-    if not path or not os.path.isfile(path):
-        return ""
-    if os.path.getsize(path) > DIFF_TEXT_MAX:
-        return None
-    with open(path, "rb") as handle:
-        return handle.read().decode("utf-8", "replace")
-
-
-def _diff(dest, before, after, result):
-    if before is None or after is None:
-        before = "(previous manifests not shown)\n" if before is None else before[:DIFF_TEXT_MAX]
-        after = "%d ConfigMaps (%s), Topology %s, sha256 %s\n" % (
-            len(result["configmaps"]), ", ".join(cm["name"] for cm in result["configmaps"][:20]),
-            result["topology"]["name"], result["manifest_sha256"])
-    return {"before_header": dest, "after_header": dest, "before": before, "after": after}
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.contract import API_VERSIONS, NAMING
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.output import render
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.plan import DEFAULT_MAX_CONFIGMAP_BYTES
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.yaml_text import HAS_YAML
 
 
 def run_module():
@@ -244,39 +224,28 @@ def run_module():
             dest=dict(type="path", required=True),
             namespace=dict(type="str", required=True),
             name=dict(type="str"),
-            api_version=dict(type="str", default=c9s.API_VERSIONS[0], choices=list(c9s.API_VERSIONS)),
-            max_configmap_bytes=dict(type="int", default=c9s.DEFAULT_MAX_CONFIGMAP_BYTES),
+            api_version=dict(type="str", default=API_VERSIONS[0], choices=list(API_VERSIONS)),
+            max_configmap_bytes=dict(type="int", default=DEFAULT_MAX_CONFIGMAP_BYTES),
             large_file_url=dict(type="str"),
             labels=dict(type="dict", default={}),
             expose=dict(type="dict"),
             status_probes=dict(type="dict"),
-            naming=dict(type="str", default="global", choices=list(c9s.NAMING)),
+            naming=dict(type="str", default="global", choices=list(NAMING)),
         ),
         supports_check_mode=True,
     )
-    if not c9s.HAS_YAML:
+    if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"))
     params = module.params
-    before = _read_text(params["dest"]) if module._diff and not module.check_mode else None
     try:
-        result = c9s.render(
+        result = render(
             params["src"], params["dest"], params["namespace"], check_mode=module.check_mode,
-            name=params["name"], api_version=params["api_version"],
+            diff=module._diff, name=params["name"], api_version=params["api_version"],
             max_configmap_bytes=params["max_configmap_bytes"],
             large_file_url=params["large_file_url"], labels=params["labels"],
             expose=params["expose"], status_probes=params["status_probes"], naming=params["naming"])
     except LabError as exc:
         module.fail_json(msg=exc.message)
-    tmp = result.pop("_check_tmp")
-    try:
-        if module._diff and result["changed"]:
-            after = _read_text(tmp if module.check_mode else params["dest"])
-            if module.check_mode:
-                before = _read_text(params["dest"])
-            result["diff"] = _diff(params["dest"], before, after, result)
-    finally:
-        if tmp and os.path.exists(tmp):
-            os.unlink(tmp)
     # module.warn() is how warnings reach the task result (as `warnings`) and the screen;
     # passing `warnings` to exit_json is deprecated in ansible-core 2.19
     for warning in result.pop("warnings"):

@@ -191,8 +191,8 @@ import getpass
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
-from ansible_collections.skyforge.labs.plugins.module_utils.prereqs import CHECKS, host_prereqs
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.host.prereqs import CHECKS, host_prereqs
 
 
 def run_module():

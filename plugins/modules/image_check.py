@@ -215,8 +215,8 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
-from ansible_collections.skyforge.labs.plugins.module_utils.images import run_image_check
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.images.check import run_image_check
 
 
 def run_module():

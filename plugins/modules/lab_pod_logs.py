@@ -72,10 +72,10 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.skyforge.labs.plugins.module_utils import k8s
-from ansible_collections.skyforge.labs.plugins.module_utils.k8s_args import with_connection_args
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
-from ansible_collections.skyforge.labs.plugins.module_utils.pod_logs import collect_pod_logs
+from ansible_collections.skyforge.labs.plugins.module_utils.k8s import client as k8s
+from ansible_collections.skyforge.labs.plugins.module_utils.k8s.args import with_connection_args
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.logs import collect_pod_logs
 
 
 def run_module():
@@ -92,9 +92,9 @@ def run_module():
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=traceback.format_exc())
     p = module.params
     try:
-        client = k8s.connect(p["kubeconfig"], p["context"], p["host"], p["api_key"], p["ca_cert"],
-                             p["validate_certs"])
-        result = collect_pod_logs(client, p["namespace"], p["topology"], p["dest"], p["limit_bytes"])
+        api = k8s.Api(k8s.connect(p["kubeconfig"], p["context"], p["host"], p["api_key"], p["ca_cert"],
+                                  p["validate_certs"]))
+        result = collect_pod_logs(api, p["namespace"], p["topology"], p["dest"], p["limit_bytes"])
     except LabError as exc:
         module.fail_json(msg=exc.message)
     module.exit_json(**result)

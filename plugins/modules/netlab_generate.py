@@ -195,18 +195,11 @@ stderr:
   type: str
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-try:
-    import yaml  # noqa: F401  pylint: disable=unused-import
-    YAML_IMPORT_ERROR = None
-except ImportError:
-    YAML_IMPORT_ERROR = traceback.format_exc()
-
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
-from ansible_collections.skyforge.labs.plugins.module_utils.netlab_generate import generate
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.yaml_text import HAS_YAML
+from ansible_collections.skyforge.labs.plugins.module_utils.netlab.generate import generate
 
 
 def run_module():
@@ -224,8 +217,8 @@ def run_module():
         ),
         supports_check_mode=True,
     )
-    if YAML_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
+    if not HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML"))
     params = dict((k, module.params[k]) for k in (
         "topology", "workdir", "bundle", "provider", "settings", "plugins", "defaults",
         "environment", "timeout"))

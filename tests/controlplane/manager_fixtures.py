@@ -36,6 +36,7 @@ import uuid
 
 import pytest
 
+from tests.ci import unavailable
 from tests.controlplane.manager import GENERATIONS, Manager, ManagerError, ManagerUnavailable
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -83,9 +84,7 @@ def skip_unavailable(exc):
     """Skip a test whose manager cannot be built here (Go missing, or neither the Go module proxy
     nor the vendored archive provides it); in CI (CI=true) that fails the run instead, as a
     missing control plane does."""
-    if os.environ.get("CI") == "true":
-        pytest.fail("CI=true and %s" % exc)
-    pytest.skip(str(exc))
+    unavailable(str(exc))
 
 
 @pytest.fixture(scope="module", params=sorted(GENERATIONS))
@@ -245,7 +244,7 @@ def _lab_bundles(tmp_path_factory):
     cache = {}
 
     def bundle(topology):
-        from ansible_collections.skyforge.labs.plugins.module_utils import netlab_generate
+        from ansible_collections.skyforge.labs.plugins.module_utils.netlab import generate as netlab_generate
 
         topology = os.path.abspath(topology)
         if topology not in cache:
@@ -261,7 +260,7 @@ def _lab_bundles(tmp_path_factory):
 def c9s_lab(_lab_bundles, c9s_namespace, c9s_manager, tmp_path):
     """render(topology=examples/multi-vendor, src=None, **c9s_render options) -> (manifests path,
     c9s_render result); render.bundle(topology) is the session's netlab_generate bundle."""
-    from ansible_collections.skyforge.labs.plugins.module_utils import c9s
+    from ansible_collections.skyforge.labs.plugins.module_utils.c9s import output as c9s
 
     def render(topology=MULTI_VENDOR, src=None, dest=None, **options):
         """src (a lab directory or bundle) wins over topology (generated once per session)."""

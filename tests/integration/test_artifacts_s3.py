@@ -5,8 +5,8 @@ import socket
 
 import pytest
 
-from ansible_collections.skyforge.labs.plugins.module_utils import artifacts
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.artifacts import base, store as artifacts
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from tests.servers.s3 import S3Server
 
 pytestmark = pytest.mark.slow
@@ -60,7 +60,7 @@ def test_multipart_upload_and_download(tmp_path, store):
     stored = artifacts.store_file(store, src, "lab/big")
     dest = str(tmp_path / "big.out")
     artifacts.fetch_file(store, "lab/big", dest, sha256=stored["sha256"])
-    assert artifacts.hash_file(dest) == (stored["sha256"], len(data))
+    assert base.hash_file(dest) == (stored["sha256"], len(data))
 
 
 def test_tampered_object_fails_fetch_and_leaves_dest(tmp_path, server, store):
@@ -85,7 +85,7 @@ def test_list_by_prefix(tmp_path, store):
         artifacts.store_file(store, src, key, {"key": key})
     listed = artifacts.list_artifacts(store, "lab1/")
     assert [r["key"] for r in listed] == ["lab1/a", "lab1/b"]
-    assert listed[0]["sha256"] == artifacts.hash_file(src)[0] and listed[0]["size"] == 1
+    assert listed[0]["sha256"] == base.hash_file(src)[0] and listed[0]["size"] == 1
     assert listed[0]["stored_at"]
 
 
@@ -119,7 +119,7 @@ def test_oversized_metadata_is_refused_before_upload(tmp_path, store):
 def test_parallel_upload_records_the_sha_it_computed_and_leaves_no_parts(tmp_path, server, store, monkeypatch):
     """Above one part: parts go up in parallel while the file is hashed; the record is
     written after the content, and a failed part aborts the upload with the old object kept."""
-    from ansible_collections.skyforge.labs.plugins.module_utils import artifacts_s3_transfer as transfer
+    from ansible_collections.skyforge.labs.plugins.module_utils.artifacts import s3_transfer as transfer
     monkeypatch.setattr(transfer, "PART_SIZE", 5 * 1024 * 1024)      # S3's smallest part
     data = os.urandom(1024 * 1024) * 17 + b"tail"
     src = write(tmp_path / "big", data)

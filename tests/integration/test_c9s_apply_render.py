@@ -12,8 +12,8 @@ import pytest
 import yaml
 from kubernetes import client
 
-from ansible_collections.skyforge.labs.plugins.module_utils import c9s
-from ansible_collections.skyforge.labs.plugins.module_utils.c9s_apply import run
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s import output as c9s
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.service import run
 from tests.controlplane.fixtures import GROUPS, apply_params
 
 pytest_plugins = ["tests.controlplane.fixtures"]

@@ -16,8 +16,8 @@ import time
 import pytest
 from kubernetes import client
 
-from ansible_collections.skyforge.labs.plugins.module_utils.c9s_apply import run
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.service import run
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from tests.controlplane.fixtures import GROUPS, apply_params, lab_manifests, write_manifests
 
 pytest_plugins = ["tests.controlplane.fixtures"]

@@ -21,8 +21,10 @@ import time
 import pytest
 import yaml
 
-from ansible_collections.skyforge.labs.plugins.module_utils import c9s, c9s_apply
-from ansible_collections.skyforge.labs.plugins.module_utils.c9s_wait import definition_nodes
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s import output as c9s
+from ansible_collections.skyforge.labs.plugins.module_utils.lab.source import CLAB_FILE
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s import service as c9s_apply
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.wait import definition_nodes
 from tests.integration.test_c9s_manager_lab import (
     _configmap_bytes, _docs, _get_topology, _our_mounts, _params, _promised)
 
@@ -87,7 +89,7 @@ def test_upstream_fixture_is_accepted_and_mounts_what_clabverter_mounts_but_the_
     directory, golden = FIXTURES[fixture]
     lab = tmp_path / "lab"
     shutil.copytree(str(upstream_fixtures / directory), str(lab))
-    (lab / "clab.yaml").rename(lab / c9s.CLAB_FILE)  # the name netlab writes and c9s_render reads
+    (lab / "clab.yaml").rename(lab / CLAB_FILE)  # the name netlab writes and c9s_render reads
     dest = str(tmp_path / "manifests.yml")
     rendered = c9s.render(str(lab), dest, c9s_namespace, api_version=c9s_manager.api_version)
     if fixture == "simple":

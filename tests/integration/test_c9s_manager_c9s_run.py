@@ -15,9 +15,9 @@ __metaclass__ = type
 import pytest
 import yaml
 
-from ansible_collections.skyforge.labs.plugins.module_utils import c9s_apply
-from ansible_collections.skyforge.labs.plugins.module_utils.c9s_wait import definition_nodes
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s import service as c9s_apply
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.wait import definition_nodes
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from tests.controlplane.fixtures import lab_manifests, write_manifests
 from tests.integration.test_c9s_manager_lab import _docs, _get_topology, _params, _topology_doc
 from tests.integration.test_c9s_manager_race import _until

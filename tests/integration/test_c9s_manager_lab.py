@@ -22,10 +22,11 @@ import time
 import pytest
 import yaml
 
-from ansible_collections.skyforge.labs.plugins.module_utils import bundle as bundle_utils
-from ansible_collections.skyforge.labs.plugins.module_utils import c9s_apply
-from ansible_collections.skyforge.labs.plugins.module_utils.c9s_wait import definition_nodes
-from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.lab import bundle as bundle_utils
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s import service as c9s_apply
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.wait import definition_nodes
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
+from ansible_collections.skyforge.labs.plugins.module_utils.common.files import atomic_write
 from tests.controlplane.manager_fixtures import MULTI_VENDOR
 
 C9S_RUN = "c9s.run/v1alpha1"
@@ -178,7 +179,8 @@ def _changed_copy(c9s_lab, tmp_path, text):
     """The multi-vendor lab with c1's startup configuration changed."""
     lab = str(tmp_path / "lab-v2")
     shutil.rmtree(lab, ignore_errors=True)
-    bundle_utils.extract_bundle(c9s_lab.bundle(MULTI_VENDOR), lab)
+    for relpath, (data, mode) in bundle_utils.read_bundle(c9s_lab.bundle(MULTI_VENDOR)).items():
+        atomic_write(os.path.join(lab, relpath), data, mode)
     with open(os.path.join(lab, "configs", "c1.cfg"), "a") as handle:
         handle.write(text)
     return lab
@@ -246,7 +248,7 @@ def _namespaced_kinds(admin_api, group):
 def lab_leftovers(admin_api, mgr, namespace, name, uids=()):
     """'Kind/name' of everything in the namespace that belongs to lab `name`: our labels, the
     controller's owner label, or an ownerReference to one of `uids`."""
-    from ansible_collections.skyforge.labs.plugins.module_utils.k8s import Api
+    from ansible_collections.skyforge.labs.plugins.module_utils.k8s.client import Api
 
     api = Api(admin_api)
     core = ("configmaps", "services", "pods", "persistentvolumeclaims", "secrets", "endpoints")

@@ -20,8 +20,9 @@ import time
 import pytest
 import yaml
 
-from ansible_collections.skyforge.labs.plugins.module_utils import c9s_apply, c9s_deploy
-from ansible_collections.skyforge.labs.plugins.module_utils.c9s_wait import definition_nodes, evaluate
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s import service as c9s_apply
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s import apply as c9s_deploy
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.wait import definition_nodes, evaluate
 from tests.integration.test_c9s_manager_lab import _docs, _get_topology as _get, _params, _topology_doc
 
 

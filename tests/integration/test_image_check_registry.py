@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from ansible_collections.skyforge.labs.plugins.module_utils.images import check_images, run_image_check
-from ansible_collections.skyforge.labs.plugins.module_utils.registry import RegistryClient, parse_reference
+from ansible_collections.skyforge.labs.plugins.module_utils.images.check import check_images, run_image_check
+from ansible_collections.skyforge.labs.plugins.module_utils.images.registry import RegistryClient, parse_reference
 from tests.servers.playbook import run_playbook
 from tests.servers.registry import Registry, require_registry_tools
 

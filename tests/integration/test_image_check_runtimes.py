@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.skyforge.labs.plugins.module_utils.images import check_images
+from ansible_collections.skyforge.labs.plugins.module_utils.images.check import check_images
 from tests.servers.runtimes import Containerd, Dockerd, require_runtime
 from tests.servers.playbook import run_playbook
 
@@ -17,7 +17,7 @@ class NoRegistry(object):
 
 class Unreachable(object):
     def check(self, ref):
-        from ansible_collections.skyforge.labs.plugins.module_utils.registry import Outcome
+        from ansible_collections.skyforge.labs.plugins.module_utils.images.registry import Outcome
         return Outcome("unreachable", error="connection refused")
 
 

@@ -5,8 +5,9 @@ import os
 
 import pytest
 
-from ansible_collections.skyforge.labs.plugins.module_utils import artifacts
-from ansible_collections.skyforge.labs.plugins.module_utils.pod_logs import collect_pod_logs
+from ansible_collections.skyforge.labs.plugins.module_utils.artifacts import store as artifacts
+from ansible_collections.skyforge.labs.plugins.module_utils.k8s import client as k8s
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.logs import collect_pod_logs
 from tests.controlplane.fixtures import (  # noqa: F401 pylint: disable=unused-import
     admin_api, admin_kubeconfig, control_plane, namespace,
 )
@@ -88,7 +89,7 @@ def test_pod_logs_of_unscheduled_launchers_are_reported_not_fatal(tmp_path, admi
     core.create_namespaced_service_account(namespace, {"metadata": {"name": "default"}})
     core.create_namespaced_pod(namespace, launcher_pod("lab1-r1", "lab1"))
     core.create_namespaced_pod(namespace, launcher_pod("other-r1", "other"))
-    out = collect_pod_logs(admin_api, namespace, "lab1", str(tmp_path / "logs"))
+    out = collect_pod_logs(k8s.Api(admin_api), namespace, "lab1", str(tmp_path / "logs"))
     assert out["files"] == [] and out["changed"] is False
     [skipped] = out["unavailable"]
     assert skipped["pod"] == "lab1-r1" and skipped["container"] == "launcher"
@@ -103,11 +104,10 @@ def test_pod_logs_of_unscheduled_launchers_are_reported_not_fatal(tmp_path, admi
 
 
 def test_pod_logs_against_an_unreachable_cluster(tmp_path):
-    from ansible_collections.skyforge.labs.plugins.module_utils import k8s
-    from ansible_collections.skyforge.labs.plugins.module_utils.errors import LabError
-    api_client = k8s.connect(host="https://127.0.0.1:9", api_key="x", validate_certs=False)
+    from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
+    api = k8s.Api(k8s.connect(host="https://127.0.0.1:9", api_key="x", validate_certs=False))
     with pytest.raises(LabError, match="cannot reach the Kubernetes API"):
-        collect_pod_logs(api_client, "ns", "lab1", str(tmp_path / "logs"))
+        collect_pod_logs(api, "ns", "lab1", str(tmp_path / "logs"))
 
 
 def test_default_store_is_where_ansible_playbook_started(tmp_path):

@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from ansible_collections.skyforge.labs.plugins.module_utils.images import images_from_nodes
-from ansible_collections.skyforge.labs.plugins.module_utils.lab_source import load_lab
-from ansible_collections.skyforge.labs.plugins.module_utils.prereqs import run_checks
-from ansible_collections.skyforge.labs.plugins.module_utils.prereqs_needs import derive_needs
+from ansible_collections.skyforge.labs.plugins.module_utils.images.check import images_from_nodes
+from ansible_collections.skyforge.labs.plugins.module_utils.lab.source import lab_nodes
+from ansible_collections.skyforge.labs.plugins.module_utils.host.prereqs import run_checks
+from ansible_collections.skyforge.labs.plugins.module_utils.host.needs import derive_needs
 from tests.fixtures.hosts import trees
 
 pytestmark = pytest.mark.slow
@@ -57,7 +57,7 @@ def netlab_lab(tmp_path_factory):
 
 
 def test_needs_from_real_netlab_output(netlab_lab):
-    nodes = load_lab(netlab_lab)
+    nodes = lab_nodes(netlab_lab)
     assert [(n.name, n.kind) for n in nodes] == [("r1", "linux"), ("r2", "ceos"), ("h1", "linux")]
     needs = derive_needs(nodes)
     assert sorted(needs["modules"]) == ["bonding", "mpls_iptunnel", "mpls_router", "vrf", "vxlan"]
@@ -70,6 +70,6 @@ def test_needs_from_real_netlab_output(netlab_lab):
 
 def test_real_lab_on_a_host_missing_modules(netlab_lab, tmp_path):
     root = trees.build("missing_modules", str(tmp_path / "host"))
-    [check] = run_checks(root, derive_needs(load_lab(netlab_lab)), ["kernel_modules"], trees.LAB_USER)
+    [check] = run_checks(root, derive_needs(lab_nodes(netlab_lab)), ["kernel_modules"], trees.LAB_USER)
     assert check["status"] == "fail"
     assert "vxlan: missing (for vxlan on r1, vxlan on r2)" in check["detail"]

@@ -56,10 +56,7 @@ def stop(proc):
 def require_tool(path_or_name, why):
     """Skip (or fail under CI=true) when a toolchain that cannot be built here is absent."""
     import shutil
-    import pytest
+    from tests.ci import unavailable
     if os.path.isabs(path_or_name) and os.access(path_or_name, os.X_OK) or shutil.which(path_or_name):
         return
-    message = "%s not found: %s" % (path_or_name, why)
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    unavailable("%s not found: %s" % (path_or_name, why))

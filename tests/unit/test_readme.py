@@ -26,6 +26,17 @@ def test_every_module_plugin_role_and_playbook_is_in_the_readme():
         assert "%s.yml" % playbook in readme, playbook
 
 
+def test_every_module_utils_module_has_its_home_in_the_readme():
+    with open(os.path.join(ROOT, "README.md")) as handle:
+        section = handle.read().split("## Where things live", 1)[1]
+    base = os.path.join(ROOT, "plugins", "module_utils")
+    for directory, _dirs, files in os.walk(base):
+        for name in files:
+            if name.endswith(".py") and name != "__init__.py":
+                rel = os.path.relpath(os.path.join(directory, name), base).replace(os.sep, "/")
+                assert "`%s`" % rel in section, rel
+
+
 def test_an_example_that_says_make_demo_renders_it_is_the_demo_topology():
     with open(os.path.join(ROOT, "Makefile")) as handle:
         demo = re.search(r"^DEMO_TOPOLOGY \?= (\S+)", handle.read(), re.M).group(1)

@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 
+from tests.ci import unavailable
 from tests.webhook import hook_helpers as H
 from tests.webhook.hook_helpers import authed_service  # noqa: F401 (fixture)
 
@@ -17,9 +18,7 @@ WAIT = 30_000  # ms
 
 
 def _need(what, why):
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{what} is missing: {why}")
-    pytest.skip(f"{what} is missing: {why}")
+    unavailable(f"{what} is missing: {why}")
 
 
 @pytest.fixture

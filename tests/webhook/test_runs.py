@@ -4,7 +4,6 @@ import glob
 import re
 import os
 import threading
-import time
 
 from tests.webhook.conftest import read_sse
 
@@ -141,13 +140,13 @@ def test_every_route_is_documented(shared_service):
     assert routes == documented
 
 
-def test_idle_worker_picks_up_quickly(shared_service):
+def test_an_idle_worker_claims_a_new_run_and_records_when(shared_service):
+    # how quickly is a benchmark (bench/bench_webhook.py: queued -> running p50), not a test
     svc = shared_service
-    time.sleep(0.3)
     run = svc.submit("quick")
     done = svc.wait(run["id"])
-    created = done["created_at"]
-    assert done["claimed_at"] and created  # timing itself is measured by bench/
+    assert done["status"] == "successful"
+    assert done["created_at"] <= done["claimed_at"] <= done["started_at"] <= done["finished_at"]
 
 
 def test_parallel_streams_all_end(shared_service):

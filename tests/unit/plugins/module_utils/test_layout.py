@@ -1,0 +1,105 @@
+"""The layout shows the design: module_utils is packages only, their import graph has no
+cycles (between modules or between packages), and the contracts have one home."""
+
+import ast
+import os
+import re
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
+MODULE_UTILS = os.path.join(ROOT, "plugins", "module_utils")
+PREFIX = "ansible_collections.skyforge.labs.plugins.module_utils."
+
+
+def _modules():
+    """{dotted name under module_utils: path} of every .py file."""
+    found = {}
+    for directory, _dirs, files in os.walk(MODULE_UTILS):
+        for name in files:
+            if name.endswith(".py") and name != "__init__.py":
+                rel = os.path.relpath(os.path.join(directory, name), MODULE_UTILS)
+                found[rel[:-3].replace(os.sep, ".")] = os.path.join(directory, name)
+    return found
+
+
+def _imports(path, known):
+    """module_utils modules `path` imports anywhere (function-level imports count too)."""
+    out = set()
+    for node in ast.walk(ast.parse(open(path).read())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(PREFIX[:-1]):
+            base = node.module[len(PREFIX):] if node.module != PREFIX[:-1] else ""
+            for alias in node.names:
+                candidate = (base + "." if base else "") + alias.name
+                out.add(candidate if candidate in known else base)
+        elif isinstance(node, ast.Import):
+            out.update(a.name[len(PREFIX):] for a in node.names if a.name.startswith(PREFIX))
+    return out - {""}
+
+
+def _cycle(graph):
+    """A cycle in {node: {successors}} as a list, or None."""
+    state, stack = {}, []
+
+    def visit(node):
+        state[node] = "open"
+        stack.append(node)
+        for succ in sorted(graph.get(node, ())):
+            if state.get(succ) == "open":
+                return stack[stack.index(succ):] + [succ]
+            if succ not in state:
+                found = visit(succ)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = "done"
+        return None
+    for node in sorted(graph):
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def test_module_utils_is_packages_only():
+    assert [m for m in _modules() if "." not in m] == []
+    for package in sorted(set(m.split(".")[0] for m in _modules())):
+        assert os.path.isfile(os.path.join(MODULE_UTILS, package, "__init__.py")), package
+        assert open(os.path.join(MODULE_UTILS, package, "__init__.py")).read() == ""
+
+
+def test_the_import_graph_has_no_cycles():
+    modules = _modules()
+    graph = dict((name, _imports(path, modules)) for name, path in modules.items())
+    unknown = sorted(set().union(*graph.values()) - set(modules))
+    assert unknown == [], "imports of modules that do not exist: %s" % unknown
+    assert {"c9s.apply", "c9s.remove", "k8s.client"} <= graph["c9s.service"]   # the graph is read
+    assert _cycle(graph) is None, " -> ".join(_cycle(graph))
+    packages = {}
+    for name, targets in graph.items():
+        packages.setdefault(name.split(".")[0], set()).update(
+            t.split(".")[0] for t in targets if t.split(".")[0] != name.split(".")[0])
+    assert _cycle(packages) is None, " -> ".join(_cycle(packages))
+
+
+def test_the_cycle_finder_finds_one():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+
+
+@pytest.mark.parametrize("literal", [
+    '"c9s.run/v1alpha1"', '"clabernetes.containerlab.dev/v1alpha1"', '"skyforge.labs/lab"',
+    '"app.kubernetes.io/managed-by"', '"skyforge.labs/component"', '"%s/topologyOwner"',
+    '"%s/topologyNode"', '"dryRun"',
+])
+def test_contracts_are_written_once(literal):
+    homes = [name for name, path in _modules().items() if literal in open(path).read()]
+    assert len(homes) == 1, "%s is written in %s" % (literal, homes)
+
+
+def test_modules_import_module_utils_in_the_form_sanity_accepts():
+    modules_dir = os.path.join(ROOT, "plugins", "modules")
+    for name in sorted(os.listdir(modules_dir)):
+        text = open(os.path.join(modules_dir, name)).read()
+        for line in re.findall(r"^\s*(?:from|import) .*module_utils.*$", text, re.M):
+            assert ("from ansible.module_utils." in line or line.strip().startswith("from " + PREFIX)), (name, line)
