@@ -235,12 +235,9 @@ def _mount(clab, wanted, node_map, described, cm_of, plan, large_file_url):
         if urls:
             plan.url_files[k8s_node] = [urls[p] for p in sorted(urls)]
     unique_large = dict((f["path"], f) for f in plan.large_files)
+    # Not a warning: the user chose large_file_url, so no advice could make it go away. The
+    # task returns the list (large_files) and the playbooks' summaries say what to upload.
     plan.large_files = [unique_large[p] for p in sorted(unique_large)]
-    if plan.large_files:
-        plan.warnings.append(
-            "files too large for a ConfigMap are fetched by the launcher from %s: %s; upload them "
-            "there (same relative paths) before deploying"
-            % (base_url, short_list(f["path"] for f in plan.large_files)))
 
 
 _MOUNT_JSON = len('{"configMapName":"","configMapPath":"","filePath":"","mode":"read"},')

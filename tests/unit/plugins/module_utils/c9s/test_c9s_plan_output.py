@@ -378,6 +378,8 @@ def test_large_file_becomes_files_from_url_or_a_clear_error(tmp_path, crd_valida
         "r1": [{"filePath": "images/disk.img", "url": "https://files.example.com/labs/big/images/disk.img"}]}
     assert [m["filePath"] for m in topo["spec"]["deployment"]["filesFromConfigMap"]["r1"]] == ["small.txt"]
     assert result["large_files"][0]["size"] == 200000
+    # the user asked for large_file_url: the list is returned, not repeated as a warning
+    assert not [w for w in result["warnings"] if "images/disk.img" in w]
 
 
 def test_invalid_and_colliding_node_names(tmp_path, crd_validators):
