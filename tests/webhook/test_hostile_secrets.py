@@ -7,15 +7,12 @@ import hashlib
 import json
 import os
 import shlex
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
 from tests.webhook import hook_helpers as H
-from tests.webhook.conftest import ROOT, _die_with_parent
+from tests.webhook.serve_process import Serve
 
 # quotes, a backslash and a non-ASCII letter: each encoder spells these differently
 ENV_SECRET = "e\"nv\\Sëcret'-7f1e2d9c"
@@ -117,25 +114,12 @@ def test_a_secret_var_must_be_a_string_long_enough_to_mask(svc, value):
 
 def test_serve_keeps_hook_secrets_from_the_worker(tmp_path):
     svc = H.AuthedService(tmp_path, auth=H.auth_section(), hooks=H.HOOKS, rules=H.RULES)
-    env = dict(svc.env, **H.ENV)
-    log = open(tmp_path / "serve.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "webhook", "serve"], env=env, cwd=ROOT,
-                            stdout=log, stderr=log, preexec_fn=_die_with_parent)
+    serve = Serve(tmp_path, svc=svc, env=H.ENV)
     try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                if svc.request("GET", "/readyz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert time.time() < deadline and proc.poll() is None, svc.log("serve")
-            time.sleep(0.1)
         workers = svc.get("/api/v1/status")["workers"]
         with open(f"/proc/{workers[0]['pid']}/environ", "rb") as handle:
             environ = handle.read()
         assert b"SF_TEST_GITHUB_SECRET" not in environ and H.GITHUB_SECRET.encode() not in environ
         assert b"SF_TEST_SLACK_SECRET" not in environ
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        serve.stop()

@@ -2,91 +2,23 @@
 
 import os
 import signal
-import subprocess
-import sys
 import time
 
-from tests.webhook.conftest import ROOT, Service, _die_with_parent
+from tests.webhook.serve_process import Serve, state
 
 
 def test_serve_runs_api_and_worker_and_stops_both(tmp_path):
-    svc = Service(tmp_path)
-    log = open(tmp_path / "serve.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "webhook", "serve"], env=svc.env, cwd=ROOT,
-                            stdout=log, stderr=log, preexec_fn=_die_with_parent)
+    serve = Serve(tmp_path)
+    svc = serve.svc
     try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                if svc.request("GET", "/readyz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert time.time() < deadline and proc.poll() is None, svc.log("serve")
-            time.sleep(0.1)
         run = svc.submit("quick", vars={"who": "serve"})
         assert svc.wait(run["id"])["status"] == "successful"
-        children = [int(p) for p in os.listdir("/proc") if p.isdigit() and _ppid(p) == proc.pid]
+        children = serve.children()
         assert len(children) == 2
     finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
+        serve.stop()
     time.sleep(0.2)
-    assert not [c for c in children if os.path.exists(f"/proc/{c}") and _state(c) != "Z"]
-
-
-def _ppid(pid):
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return int(handle.read().rsplit(b")", 1)[1].split()[1])
-    except OSError:
-        return None
-
-
-def _state(pid):
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return handle.read().rsplit(b")", 1)[1].split()[0].decode()
-    except OSError:
-        return "gone"
-
-
-class Serve:
-    """`python -m webhook serve` for a test, its children found by their command lines."""
-
-    def __init__(self, tmp_path):
-        self.svc = Service(tmp_path)
-        self.log_path = tmp_path / "serve.log"
-        self.proc = subprocess.Popen([sys.executable, "-m", "webhook", "serve"],
-                                     env=self.svc.env, cwd=ROOT, stdout=open(self.log_path, "wb"),
-                                     stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
-        self.wait_ready()
-
-    def wait_ready(self, timeout=30):
-        deadline = time.time() + timeout
-        while True:
-            try:
-                if self.svc.request("GET", "/readyz")[0] == 200:
-                    return
-            except OSError:
-                pass
-            assert time.time() < deadline and self.proc.poll() is None, self.log()
-            time.sleep(0.05)
-
-    def child(self, needle):
-        for pid in os.listdir("/proc"):
-            if pid.isdigit() and _ppid(pid) == self.proc.pid:
-                with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                    if needle in handle.read():
-                        return int(pid)
-        return None
-
-    def log(self):
-        return self.log_path.read_text(errors="replace")[-4000:]
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        assert self.proc.wait(timeout=30) == 0
+    assert not [c for c in children if os.path.exists(f"/proc/{c}") and state(c) != "Z"]
 
 
 def test_kill_9_of_the_api_mid_run_loses_nothing(tmp_path):
