@@ -24,7 +24,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench.bench_webhook import bench_submissions  # noqa: E402
+from bench.bench_webhook import bench_submissions, report_targets  # noqa: E402
 from tests.webhook.conftest import Service  # noqa: E402
 
 STREAMS, HALF_OPEN, RUNS = 1000, 200, 10
@@ -197,11 +197,7 @@ def main():
         ("new worker ran a run", f"{crash['new_worker_time']:.2f} s", "successful",
          crash["new_run"] == "successful"),
     ]
-    print()
-    print(f"{'figure':<28} {'measured':>12}  {'target':<10} result")
-    for name, value, target, ok in rows:
-        print(f"{name:<28} {value:>12}  {target:<10} {'PASS' if ok else 'FAIL'}")
-    return 0 if all(ok for *_, ok in rows) else 1
+    return report_targets(rows)
 
 
 if __name__ == "__main__":
