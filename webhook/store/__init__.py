@@ -1,4 +1,5 @@
-"""The run store: a small interface so a PostgreSQL store can replace SQLite later.
+"""The run store: one interface, two engines (``store.url`` in the config): SQLite, the
+embedded default, and PostgreSQL for many hosts (``.sql`` holds what they share).
 
 Runs and events are plain dicts.  A run dict has: id, playbook, vars, limit, tags, priority,
 lock_key, status, created_at, claimed_at, started_at, finished_at, rc, worker_id,
@@ -22,6 +23,18 @@ class QueueFull(Exception):
 
 class IdempotencyConflict(Exception):
     """An Idempotency-Key was reused for a different request."""
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used; the message says which one, why and what to do."""
+
+
+class StoreUnavailable(StoreError):
+    """The store's server cannot be reached."""
+
+
+class SchemaError(StoreError):
+    """The store's schema is not the one this code knows (run `python -m webhook migrate`)."""
 
 
 class Store(abc.ABC):
@@ -121,7 +134,33 @@ class Store(abc.ABC):
     def change_token(self):
         """A cheap value that changes whenever another process commits."""
 
+    def close(self):
+        """Release this process's connections (the store may still be used afterwards)."""
 
-def open_store(config):
-    from .sqlite import SqliteStore
-    return SqliteStore(config.db_path)
+
+def open_url(url, check_schema=True, pool_size=10):
+    """The store a parsed :class:`webhook.store.url.StoreUrl` names. A PostgreSQL store is
+    reached and its schema version checked at once (``check_schema``)."""
+    if url.kind == "sqlite":
+        from .sqlite import SqliteStore
+        return SqliteStore(url.path)
+    from .postgres import PostgresStore
+    return PostgresStore(url, check_schema=check_schema, pool_size=pool_size)
+
+
+def migrate(url):
+    """Create or upgrade the store's schema; return a line saying what was done."""
+    if url.kind == "sqlite":
+        from .sqlite import SCHEMA_VERSION, SqliteStore
+        SqliteStore(url.path)   # a SQLite store is brought up to date whenever it is opened
+        return f"{url.display()}: schema version {SCHEMA_VERSION}"
+    from .postgres import migrate as pg_migrate
+    before, after = pg_migrate(url)
+    if before == after:
+        return f"{url.display()}: schema version {after}, nothing to do"
+    return f"{url.display()}: schema version {before} -> {after}"
+
+
+def open_store(config, check_schema=True):
+    return open_url(config.store_url, check_schema=check_schema,
+                    pool_size=config.store["pool_size"])
