@@ -61,7 +61,7 @@ def _connect(url, **extra):
     try:
         return psycopg.connect(autocommit=True, **kwargs, **extra)
     except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        reason = " ".join(line.strip() for line in str(exc).splitlines()) or type(exc).__name__
         raise StoreUnavailable(
             f"cannot reach the PostgreSQL run store at {url.host}:{url.port} (database "
             f"'{url.dbname}'): {reason}") from None
