@@ -1,9 +1,9 @@
 """The run store under test, for each backend: SQLite in a temporary file, PostgreSQL as a
 fresh database (schema migrated) on one real server started once per test run.
 
-``store_url`` is parametrised over both backends; ``store_backend`` is "sqlite" unless a
-module parametrises it indirectly (``pytest.mark.parametrize("store_backend", BACKENDS,
-indirect=True)``), which runs its service tests against both.
+``store_url`` is parametrised over both backends. The services of ``make_service`` (and a
+module's shared services) use ``store_backend``: "sqlite" unless the module sets
+``pytestmark = BOTH_BACKENDS``, which runs its service tests against both.
 """
 
 import tempfile
@@ -15,6 +15,7 @@ from tests.ci import unavailable
 from tests.servers.postgres import PostgresServer, bin_dir
 
 BACKENDS = ["sqlite", "postgresql"]
+BOTH_BACKENDS = pytest.mark.parametrize("store_backend", BACKENDS, indirect=True, scope="module")
 
 
 @pytest.fixture(scope="session")
@@ -30,31 +31,63 @@ def postgres_server():
         server.destroy()
 
 
-@pytest.fixture
-def postgres_url(postgres_server):
-    """A fresh, migrated database on the shared server."""
-    from webhook.store import migrate, url as store_url
-    name = "t_" + uuid.uuid4().hex[:16]
-    url = postgres_server.create_database(name)
-    migrate(store_url.parse(url, "/"))
-    yield url
-    postgres_server.drop_database(name)
+class Databases:
+    """Fresh stores for one backend: ``new()`` gives a store URL (None for SQLite: the
+    service's default file in its own data_dir), ``drop()`` deletes what was made."""
+
+    def __init__(self, request, backend):
+        self.request, self.backend, self.names = request, backend, []
+
+    def new(self):
+        if self.backend == "sqlite":
+            return None
+        from webhook.store import migrate, url as store_url
+        server = self.request.getfixturevalue("postgres_server")
+        name = "t_" + uuid.uuid4().hex[:16]
+        self.names.append(name)
+        url = server.create_database(name)
+        migrate(store_url.parse(url, "/"))
+        return url
+
+    def drop(self):
+        if self.names:
+            server = self.request.getfixturevalue("postgres_server")
+            for name in self.names:
+                server.drop_database(name)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def store_backend(request):
     return getattr(request, "param", "sqlite")
 
 
-def url_for(request, backend, tmp_path):
-    if backend == "postgresql":
-        return request.getfixturevalue("postgres_url")
-    return "sqlite:///" + str(tmp_path / "db.sqlite3")
+@pytest.fixture
+def store_databases(request, store_backend):
+    dbs = Databases(request, store_backend)
+    yield dbs
+    dbs.drop()
+
+
+@pytest.fixture(scope="module")
+def module_store_databases(request, store_backend):
+    dbs = Databases(request, store_backend)
+    yield dbs
+    dbs.drop()
+
+
+@pytest.fixture
+def postgres_url(request):
+    """A fresh, migrated database on the shared server."""
+    dbs = Databases(request, "postgresql")
+    yield dbs.new()
+    dbs.drop()
 
 
 @pytest.fixture(params=BACKENDS)
 def store_url(request, tmp_path):
-    return url_for(request, request.param, tmp_path)
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgres_url")
+    return "sqlite:///" + str(tmp_path / "db.sqlite3")
 
 
 def open_url(url):

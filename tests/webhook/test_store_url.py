@@ -116,3 +116,12 @@ def test_sqlite_store_refuses_a_newer_schema(tmp_path):
     conn.close()
     with pytest.raises(SchemaError, match="schema version 7, newer than this service knows"):
         SqliteStore(path)
+
+
+def test_a_run_never_inherits_the_store_password(tmp_path, monkeypatch):
+    from webhook.run_env import run_environment
+    monkeypatch.delenv("SKYFORGE_STORE_URL", raising=False)
+    cfg = load(tmp_path, "store: {url: 'postgresql://app:env:DB_PW@db/runs'}\n"
+                         "executor: {pass_env: ['*']}\nplaybooks: {p: {playbook: site.yml}}\n")
+    env = run_environment(cfg, cfg.playbooks["p"], {"DB_PW": "s3cret", "OTHER": "x"})
+    assert "DB_PW" not in env and env["OTHER"] == "x"
