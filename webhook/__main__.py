@@ -17,7 +17,7 @@ def _load(args):
 
 
 def cmd_worker(args):
-    from .worker import WorkerIdInUse, run_worker
+    from .worker.worker import WorkerIdInUse, run_worker
     cfg = _load(args)
     if args.id:
         cfg.worker["id"] = args.id
@@ -32,8 +32,8 @@ def cmd_worker(args):
 
 def cmd_serve(args):
     """The embedded default: gunicorn for the API and one worker process, each restarted
-    on its own when it dies (webhook.serve)."""
-    from .serve import serve
+    on its own when it dies (webhook.worker.serve)."""
+    from .worker.serve import serve
     cfg = _load(args)   # fails early on a bad config
     store_mod.open_store(cfg).close()   # and on a store it cannot reach or use
     return serve(cfg)

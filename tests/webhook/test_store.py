@@ -11,7 +11,7 @@ import pytest
 from webhook.store import IdempotencyConflict, QueueFull
 from tests.webhook.conftest import spawned
 from tests.webhook.store_fixtures import open_url
-from webhook.hooks.replay import ReplayGuard
+from webhook.http.hooks.replay import ReplayGuard
 from webhook.store.sqlite import SqliteStore
 
 
@@ -176,7 +176,7 @@ def test_submit_returns_the_stored_row(store):
 def test_worker_prune_removes_run_directories(tmp_path, store_url):
     import os
     from webhook import config
-    from webhook.worker import Worker
+    from webhook.worker.worker import Worker
     cfg_path = tmp_path / "config.yml"
     cfg_path.write_text("data_dir: data\nretention: {finished_runs: 0}\n"
                         f"store: {{url: '{store_url}'}}\n")

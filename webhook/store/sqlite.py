@@ -10,7 +10,7 @@ import os
 import sqlite3
 import threading
 
-from .. import sqlite_db
+from . import sqlite_db
 from . import SchemaError
 from .sql import SqlStore
 
