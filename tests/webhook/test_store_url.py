@@ -119,7 +119,7 @@ def test_sqlite_store_refuses_a_newer_schema(tmp_path):
 
 
 def test_a_run_never_inherits_the_store_password(tmp_path, monkeypatch):
-    from webhook.run_env import run_environment
+    from webhook.domain.run_env import run_environment
     monkeypatch.delenv("SKYFORGE_STORE_URL", raising=False)
     cfg = load(tmp_path, "store: {url: 'postgresql://app:env:DB_PW@db/runs'}\n"
                          "executor: {pass_env: ['*']}\nplaybooks: {p: {playbook: site.yml}}\n")

@@ -10,75 +10,24 @@ import os
 import sqlite3
 import threading
 
-from . import sqlite_db
-from . import SchemaError
+from . import SchemaError, schema, sqlite_db
 from .sql import SqlStore
 
 # PRAGMA user_version of a store this code made (0: made before it was numbered, the same)
 SCHEMA_VERSION = 1
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-  n INTEGER PRIMARY KEY AUTOINCREMENT,
-  id TEXT UNIQUE NOT NULL,
-  playbook TEXT NOT NULL,
-  vars TEXT NOT NULL,
-  lim TEXT,
-  tags TEXT,
-  priority INTEGER NOT NULL DEFAULT 0,
-  lock_key TEXT,
-  status TEXT NOT NULL,
-  created_at REAL NOT NULL,
-  expires_at REAL,
-  claimed_at REAL,
-  started_at REAL,
-  finished_at REAL,
-  rc INTEGER,
-  worker_id TEXT,
-  cancel_requested_at REAL,
-  cleaning INTEGER NOT NULL DEFAULT 0,
-  timeout REAL,
-  result TEXT,
-  last_seq INTEGER NOT NULL DEFAULT 0,
-  idem_key TEXT UNIQUE,
-  request_hash TEXT
-);
-CREATE INDEX IF NOT EXISTS runs_queue ON runs(status, priority DESC, n);
-CREATE INDEX IF NOT EXISTS runs_lock ON runs(lock_key, status);
-CREATE INDEX IF NOT EXISTS runs_worker ON runs(worker_id, status);
-CREATE TABLE IF NOT EXISTS events (
-  run_id TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  type TEXT NOT NULL,
-  ts REAL NOT NULL,
-  data TEXT NOT NULL,
-  PRIMARY KEY (run_id, seq)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS workers (
-  id TEXT PRIMARY KEY,
-  host TEXT, pid INTEGER, started_at REAL, heartbeat_at REAL,
-  slots INTEGER, busy INTEGER, runs TEXT, stopped_at REAL
-);
--- values of catalog vars declared x-skyforge-secret: kept only while the run may still use
--- them (queued, running, its on_cancel clean-up); the triggers delete them as soon as the
--- run is over, whichever code path ends it, and secure_delete zeroes the freed bytes
-CREATE TABLE IF NOT EXISTS run_secrets (
-  run_id TEXT PRIMARY KEY,
-  data TEXT NOT NULL
-) WITHOUT ROWID;
+# secure_delete (see _conn) zeroes the bytes the triggers free
+SCHEMA = schema.tables("sqlite") + """
 CREATE TRIGGER IF NOT EXISTS run_secrets_end AFTER UPDATE OF status, cleaning ON runs
   WHEN NEW.status IN ('successful', 'failed', 'canceled', 'error') AND NEW.cleaning = 0
   BEGIN DELETE FROM run_secrets WHERE run_id = NEW.id; END;
 CREATE TRIGGER IF NOT EXISTS run_secrets_gone AFTER DELETE ON runs
   BEGIN DELETE FROM run_secrets WHERE run_id = OLD.id; END;
-CREATE TABLE IF NOT EXISTS counters (
-  name TEXT NOT NULL, labels TEXT NOT NULL, value REAL NOT NULL,
-  PRIMARY KEY (name, labels)
-) WITHOUT ROWID;
 """
 
 AUTOCHECKPOINT_PAGES = 20000
 CHECKPOINT_INTERVAL = 1.0
+
 
 class SqliteStore(SqlStore):
     def __init__(self, path):
