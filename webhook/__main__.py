@@ -7,6 +7,7 @@ import sys
 
 from . import config as config_mod
 from . import store as store_mod
+from .store import backends as store_backends
 from . import tokens_cli
 
 
@@ -35,12 +36,12 @@ def cmd_serve(args):
     on its own when it dies (webhook.worker.serve)."""
     from .worker.serve import serve
     cfg = _load(args)   # fails early on a bad config
-    store_mod.open_store(cfg).close()   # and on a store it cannot reach or use
+    store_backends.open_store(cfg).close()   # and on a store it cannot reach or use
     return serve(cfg)
 
 
 def cmd_migrate(args):
-    print(store_mod.migrate(_load(args).store_url))
+    print(store_backends.migrate(_load(args).store_url))
     return 0
 
 

@@ -19,7 +19,7 @@ from .http.events import Notifier
 from .http.metrics import make_registry
 from .http.state import KEY, Services
 from .http.streams import StreamLimiter
-from .store import open_store
+from .store.backends import open_store
 
 _BLUEPRINT_FACTORIES = []
 

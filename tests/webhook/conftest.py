@@ -143,7 +143,7 @@ class Service:
     def open_store(self):
         """The service's store, opened by the test (whichever backend it uses)."""
         from webhook import config as config_mod
-        from webhook.store import open_store
+        from webhook.store.backends import open_store
         return open_store(config_mod.load(self.config))
 
     def log(self, name):

@@ -41,7 +41,8 @@ class Databases:
     def new(self):
         if self.backend == "sqlite":
             return None
-        from webhook.store import migrate, url as store_url
+        from webhook.store import url as store_url
+        from webhook.store.backends import migrate
         server = self.request.getfixturevalue("postgres_server")
         name = "t_" + uuid.uuid4().hex[:16]
         self.names.append(name)
@@ -91,5 +92,6 @@ def store_url(request, tmp_path):
 
 
 def open_url(url):
-    from webhook.store import open_url as open_store_url, url as store_url
+    from webhook.store import url as store_url
+    from webhook.store.backends import open_url as open_store_url
     return open_store_url(store_url.parse(url, "/"))

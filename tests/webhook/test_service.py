@@ -4,7 +4,7 @@ import pytest
 
 from webhook import config
 from webhook.domain import runs as service
-from webhook.store import open_store
+from webhook.store.backends import open_store
 from tests.webhook.conftest import write_config
 
 

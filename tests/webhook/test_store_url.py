@@ -12,7 +12,8 @@ import pytest
 from tests.servers.common import free_port
 from tests.webhook.conftest import ROOT
 from webhook import config
-from webhook.store import SchemaError, migrate, open_url, url as store_url
+from webhook.store import SchemaError, url as store_url
+from webhook.store.backends import migrate, open_url
 from webhook.store.postgres import PostgresStore
 from webhook.store.sqlite import SqliteStore
 

@@ -136,31 +136,3 @@ class Store(abc.ABC):
 
     def close(self):
         """Release this process's connections (the store may still be used afterwards)."""
-
-
-def open_url(url, check_schema=True, pool_size=10):
-    """The store a parsed :class:`webhook.store.url.StoreUrl` names. A PostgreSQL store is
-    reached and its schema version checked at once (``check_schema``)."""
-    if url.kind == "sqlite":
-        from .sqlite import SqliteStore
-        return SqliteStore(url.path)
-    from .postgres import PostgresStore
-    return PostgresStore(url, check_schema=check_schema, pool_size=pool_size)
-
-
-def migrate(url):
-    """Create or upgrade the store's schema; return a line saying what was done."""
-    if url.kind == "sqlite":
-        from .sqlite import SCHEMA_VERSION, SqliteStore
-        SqliteStore(url.path)   # a SQLite store is brought up to date whenever it is opened
-        return f"{url.display()}: schema version {SCHEMA_VERSION}"
-    from .postgres import migrate as pg_migrate
-    before, after = pg_migrate(url)
-    if before == after:
-        return f"{url.display()}: schema version {after}, nothing to do"
-    return f"{url.display()}: schema version {before} -> {after}"
-
-
-def open_store(config, check_schema=True):
-    return open_url(config.store_url, check_schema=check_schema,
-                    pool_size=config.store["pool_size"])

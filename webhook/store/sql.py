@@ -99,11 +99,15 @@ class SqlStore(Store):
         return _run(cur.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?"
                                 + (self.FOR_UPDATE if lock else ""), (run_id,)).fetchone())
 
-    def _end_cleanup(self, cur, run_id, applied, finished, now, etype="cancel.applied"):
-        """The end of a stop: what it did (cancel.applied), the run's lock key released
-        (cleaning = 0) and the stream closed with run.finished."""
-        cur.execute("UPDATE runs SET cleaning = 0 WHERE id = ?", (run_id,))
-        self._events(cur, run_id, [(etype, applied, now), ("run.finished", finished, now)])
+    def _close_cleanup(self, cur, run, etype, payload, now, finished=None):
+        """The end of a stop: what it did (``etype``: cancel.applied or run.interrupted),
+        the lock held during the clean-up released, and run.finished closing the stream
+        (by default with the run's result)."""
+        if finished is None:
+            finished = dict(run["result"], status=run["status"], rc=run["rc"])
+        self._events(cur, run["id"], [(etype, payload, now)])
+        cur.execute("UPDATE runs SET cleaning = 0 WHERE id = ?", (run["id"],))
+        self._events(cur, run["id"], [("run.finished", finished, now)])
 
     def _finish(self, cur, run, status, rc, result, now, cleaning=False):
         merged = dict(run["result"], **(result or {}))
@@ -275,8 +279,7 @@ class SqlStore(Store):
             run = self._get(cur, run_id, lock=True)
             if run is None or not run["cleaning"]:
                 return
-            self._end_cleanup(cur, run_id, payload,
-                              dict(run["result"], status=run["status"], rc=run["rc"]), now, etype)
+            self._close_cleanup(cur, run, etype, payload, now)
 
     def request_cancel(self, run_id):
         now = time.time()
@@ -294,10 +297,8 @@ class SqlStore(Store):
                 run["cancel_requested_at"] = now
                 self._finish(cur, run, "canceled", None, {"reason": "canceled while queued"}, now,
                              cleaning=True)
-                self._end_cleanup(cur, run_id,
-                                  {"action": "removed from queue", "signals": [], "on_cancel": None},
-                                  {"status": "canceled", "rc": None,
-                                   "reason": "canceled while queued"}, now)
+                self._close_cleanup(cur, self._get(cur, run_id), "cancel.applied", {
+                    "action": "removed from queue", "signals": [], "on_cancel": None}, now)
                 self._observe(cur, "cancel_latency_seconds", {}, 0.0)
                 return self._get(cur, run_id), "canceled"
             return self._get(cur, run_id), "requested"
@@ -383,10 +384,10 @@ class SqlStore(Store):
                 else:
                     self._events(cur, run["id"], [("run.reaped", dict(why, phase="on_cancel"),
                                                    now)])
-                    self._end_cleanup(
-                        cur, run["id"],
-                        {"on_cancel": {"status": "interrupted", "reason": "worker lost"}},
-                        {"status": run["status"], "rc": run["rc"], "reason": "worker lost"}, now)
+                    self._close_cleanup(cur, run, "cancel.applied", {
+                        "on_cancel": {"status": "interrupted", "reason": "worker lost"}}, now,
+                        finished={"status": run["status"], "rc": run["rc"],
+                                  "reason": "worker lost"})
                     actions.append((run["id"], "cleanup-reaped"))
         return actions
 

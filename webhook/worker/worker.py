@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 
-from .. import store as store_mod
+from ..store.backends import open_store
 from ..executor import Job, make_executor, procs
 from ..domain.failure import FailureWatch
 
@@ -30,7 +30,7 @@ class WorkerIdInUse(RuntimeError):
 class Worker:
     def __init__(self, config, store=None, executor=None):
         self.config = config
-        self.store = store or store_mod.open_store(config)
+        self.store = store or open_store(config)
         self.executor = executor or make_executor(config)
         self.id = config.worker_id()
         self.host = socket.gethostname()
