@@ -7,6 +7,8 @@ import os
 import shutil
 import subprocess
 
+from bench.bench_webhook import pct
+
 BIN_DIR = os.path.expanduser("~/.cache/skyforge-labs/bin")
 HEY = os.path.join(BIN_DIR, "hey")
 HEY_MODULE = "github.com/rakyll/hey@v0.1.4"
@@ -21,11 +23,6 @@ def ensure_hey():
     subprocess.run(["go", "install", HEY_MODULE], check=True,
                    env=dict(os.environ, GOBIN=BIN_DIR))
     return HEY
-
-
-def pct(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(len(values) * q / 100))]
 
 
 def post_load(port, path, body, concurrency, duration, warmup=1.0, expect=202):
