@@ -48,5 +48,6 @@ def test_anything_but_a_name_is_refused_naming_the_names(svc, value):
 
 def test_a_name_mapped_to_a_missing_file_is_a_config_error(tmp_path):
     entry = dict(catalog()["quick"], files={"who": {"gone": "nowhere/topology.yml"}})
-    with pytest.raises(config.ConfigError, match=r"files\.who\.gone: no file 'nowhere/topology.yml'"):
+    with pytest.raises(config.ConfigError,
+                       match=r"files\.who\.gone: no file 'nowhere/topology.yml'"):
         config.load(write_config(str(tmp_path), playbooks={"pick": entry}))
