@@ -165,7 +165,7 @@ def make_api_blueprint():
 
     @bp.get("/openapi.json")
     def openapi():
-        return jsonify(openapi_document())
+        return jsonify(openapi_document(services().config))
 
     return bp
 
