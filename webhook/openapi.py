@@ -53,6 +53,8 @@ def openapi_document(config=None):
         return doc
     schemas = doc["components"]["schemas"]
     schemas["RunRequest"] = _run_request(schemas["RunRequest"], config.playbooks)
+    submit = doc["paths"]["/api/v1/runs"]["post"]["requestBody"]["content"]["application/json"]
+    submit["examples"] = {name: {"value": {"playbook": name}} for name in sorted(config.playbooks)}
     hooks = config.extra.get("hooks")
     generic = sorted(name.split("/", 1)[1] for name in (hooks.sources if hooks else ())
                      if name.startswith("generic/"))
