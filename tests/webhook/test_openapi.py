@@ -11,9 +11,9 @@ from openapi_spec_validator import validate
 from tests.webhook.conftest import ROOT
 from tests.webhook.hook_helpers import ENV, HOOKS, bearer, start_service
 from webhook import create_app
-from webhook.openapi import openapi_document
+from webhook.http.openapi import openapi_document
 
-STATIC = os.path.join(ROOT, "webhook", "dashboard", "static")
+STATIC = os.path.join(ROOT, "webhook", "http", "dashboard", "static")
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 # api("GET", "/api/v1/runs/" + encodeURIComponent(id) + "/events") and stream("/x", ...)
 CALL = re.compile(r'\b(api|stream)\(\s*(?:"([A-Z]+)",\s*)?"(/[^"]*)"'

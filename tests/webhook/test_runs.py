@@ -1,7 +1,6 @@
 """A real gunicorn + worker: run lifecycle, events, SSE resume, stdout, metrics, status."""
 
 import glob
-import re
 import os
 import threading
 
