@@ -4,6 +4,7 @@ dashboard calls only documented operations."""
 
 import os
 import re
+from types import SimpleNamespace
 
 import pytest
 from openapi_spec_validator import validate
@@ -11,6 +12,7 @@ from openapi_spec_validator import validate
 from tests.webhook.conftest import ROOT
 from tests.webhook.hook_helpers import ENV, HOOKS, bearer, start_service
 from webhook import create_app
+from webhook.http.auth import AuthConfig
 from webhook.http.openapi import openapi_document
 
 STATIC = os.path.join(ROOT, "webhook", "http", "dashboard", "static")
@@ -114,3 +116,17 @@ def test_an_undeclared_method_answers_405_with_allow(service):
         item = doc["paths"][path.replace("abc", "{run_id}")]
         assert allowed == set(item) & METHODS, path
         assert body == {"error": body["error"], "status": 405}
+
+
+def test_what_the_deployment_opens_needs_no_token_in_the_document():
+    def security(auth, path, method="get"):
+        doc = openapi_document(SimpleNamespace(playbooks={}, extra={"auth": auth}))
+        return doc["paths"][path][method].get("security", doc["security"])
+    closed = AuthConfig()
+    assert {} not in security(closed, "/metrics") + security(closed, "/api/v1/runs")
+    assert {} in security(AuthConfig(open_metrics=True), "/metrics")
+    viewer = AuthConfig(anonymous_role="viewer")
+    assert {} in security(viewer, "/api/v1/runs") and {} in security(viewer, "/metrics")
+    assert {} not in security(viewer, "/api/v1/runs", "post")
+    assert {} in security(AuthConfig(anonymous_role="operator"), "/api/v1/runs", "post")
+    assert {} not in security(AuthConfig(anonymous_role="operator"), "/api/v1/auth/tokens")

@@ -46,6 +46,19 @@ def _run_request(generic, playbooks):
     return {"description": "A submission: one of the catalog's entries.", "oneOf": options}
 
 
+def _open_access(doc, auth):
+    """Operations the deployment opens (auth.anonymous_role, auth.open_metrics) need no
+    token: their security gains the empty requirement."""
+    roles = ("viewer", "operator", "admin")
+    anonymous = roles.index(auth.anonymous_role) if auth.anonymous_role else -1
+    for path, item in doc["paths"].items():
+        for op in (op for key, op in item.items() if key != "parameters"):
+            security = op.get("security", doc["security"])
+            needed = [roles.index(role) for req in security for role in req.get("bearer", ())]
+            if needed and (min(needed) <= anonymous or (path == "/metrics" and auth.open_metrics)):
+                op["security"] = security + [{}]
+
+
 def openapi_document(config=None):
     """The document; with ``config``, for that deployment (catalog, generic hooks)."""
     doc = copy.deepcopy(_base())
@@ -55,6 +68,8 @@ def openapi_document(config=None):
     schemas["RunRequest"] = _run_request(schemas["RunRequest"], config.playbooks)
     submit = doc["paths"]["/api/v1/runs"]["post"]["requestBody"]["content"]["application/json"]
     submit["examples"] = {name: {"value": {"playbook": name}} for name in sorted(config.playbooks)}
+    if config.extra.get("auth") is not None:
+        _open_access(doc, config.extra["auth"])
     hooks = config.extra.get("hooks")
     generic = sorted(name.split("/", 1)[1] for name in (hooks.sources if hooks else ())
                      if name.startswith("generic/"))
