@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Render synthetic labs of 100, 1,000 and 10,000 nodes; compare with clabverter and kubectl.
 
-  .venv/bin/python bench/bench_render.py [--nodes 100,1000,10000] [--rounds 2] [--no-kubectl] [--keep DIR]
+  .venv/bin/python bench/bench_render.py [--nodes 100,1000,10000] [--rounds 3] [--no-kubectl] [--keep DIR]
 
 The lab is what netlab writes for FRR nodes: per node a startup-config (~0.7 KB), three
 executable scripts bound into the container (`initial` ~3 KB, `ospf` ~0.6 KB, `bgp`
@@ -326,7 +326,7 @@ def run_size(runner, nodes, rounds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", default="100,1000,10000", help="comma-separated lab sizes")
-    parser.add_argument("--rounds", type=int, default=2, help="ABBA rounds per size (best time kept)")
+    parser.add_argument("--rounds", type=int, default=3, help="ABBA rounds per size (best time kept)")
     parser.add_argument("--no-kubectl", action="store_true", help="skip the per-node kubectl comparison")
     parser.add_argument("--keep", help="keep the labs and outputs in this directory")
     args = parser.parse_args()
