@@ -51,6 +51,7 @@ def run_render(tmp_path, args, check=False, diff=False, keywords=None):
     out = tmp_path / "result.json"
     if out.exists():
         out.unlink()
+    extra = "".join("      %s: %s\n" % (key, json.dumps(value)) for key, value in (keywords or {}).items())
     playbook = tmp_path / "play.yml"
     playbook.write_text(textwrap.dedent("""\
         - name: Render
@@ -69,8 +70,7 @@ def run_render(tmp_path, args, check=False, diff=False, keywords=None):
                 content: "{{ rendered | to_json }}"
                 dest: %s
               check_mode: false
-        """) % (PYTHON, json.dumps(args),
-                 "".join("      %s: %s\n" % (key, json.dumps(value)) for key, value in (keywords or {}).items()), out))
+        """) % (PYTHON, json.dumps(args), extra, out))
     cmd = [PLAYBOOK, "-i", "localhost,", "-c", "local", str(playbook)]
     if check:
         cmd.append("--check")
