@@ -31,10 +31,10 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        if not self._in_process():
-            result.update(self._execute_module(task_vars=task_vars,
-                                               wrap_async=bool(self._task.async_val)))
-            if not self._task.async_val:
+        if not self._in_process():     # as ansible.builtin.normal runs a module
+            wrap_async = bool(self._task.async_val) and not self._connection.has_native_async
+            result.update(self._execute_module(task_vars=task_vars, wrap_async=wrap_async))
+            if not wrap_async:
                 self._remove_tmp_path(self._connection._shell.tmpdir)
             return result
         _validation, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
