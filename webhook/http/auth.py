@@ -197,20 +197,8 @@ def make_blueprint():
     return bp
 
 
-OPENAPI_PATHS = {
-    "/api/v1/auth/whoami": {"get": {
-        "summary": "The caller's token name and role (viewer or higher)",
-        "responses": {"200": {"description": "{name, role}"}, "401": {"description": "no token"}}}},
-    "/api/v1/auth/tokens": {"get": {
-        "summary": "Configured token names and roles, never digests (admin)",
-        "responses": {"200": {"description": "{items: [{name, role}]}"},
-                      "403": {"description": "not an admin"}}}},
-}
-
-
 def init_app(app):
     from . import hardening
-    from .openapi import register_paths
     from .state import KEY
 
     settings = settings_of(app.extensions[KEY].config)
@@ -231,6 +219,5 @@ def init_app(app):
         return None
 
     app.register_blueprint(make_blueprint())
-    register_paths(OPENAPI_PATHS)
     hardening.install(app)  # the service is exposed: hostile bodies get 4xx, never 500
 
