@@ -9,8 +9,9 @@ from flask import Blueprint, Response, jsonify, request, stream_with_context
 from . import events as ev
 from .metrics import render
 from .openapi import openapi_document
-from ..domain.runs import ApiError, cancel_run, iso, run_view, submit_run
+from ..domain.runs import cancel_run, iso, run_view, submit_run
 from .state import services
+from ..errors import ApiError
 from ..store import STATES
 from .streams import bounded
 

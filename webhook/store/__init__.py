@@ -120,8 +120,3 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def change_token(self):
         """A cheap value that changes whenever another process commits."""
-
-
-def open_store(config):
-    from .sqlite import SqliteStore
-    return SqliteStore(config.db_path)

@@ -14,8 +14,9 @@ import socket
 import threading
 import time
 
-from .. import store as store_mod
-from ..executor import Job, make_executor, procs
+from ..executor import Job, procs
+from ..executor.backends import make_executor
+from ..store.backends import open_store
 from ..domain.failure import FailureWatch
 
 log = logging.getLogger("webhook.worker")
@@ -30,7 +31,7 @@ class WorkerIdInUse(RuntimeError):
 class Worker:
     def __init__(self, config, store=None, executor=None):
         self.config = config
-        self.store = store or store_mod.open_store(config)
+        self.store = store or open_store(config)
         self.executor = executor or make_executor(config)
         self.id = config.worker_id()
         self.host = socket.gethostname()

@@ -9,6 +9,7 @@ from flask import (Blueprint, Response, current_app, jsonify, render_template,
 
 from ...domain.runs import run_view
 from ..state import services
+from ..openapi import register_paths
 from ..streams import bounded
 
 MIN_INTERVAL = 0.2   # seconds between two snapshots: a chatty run must not flood the page
@@ -101,7 +102,6 @@ OPENAPI_PATHS = {
 
 
 def init_app(app):
-    from ..openapi import register_paths
     # the dashboard's files are the app's static files (served by Flask's own /static
     # route; the core has none of its own)
     app.static_folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
