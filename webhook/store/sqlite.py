@@ -14,7 +14,8 @@ import threading
 import time
 
 from . import sqlite_db
-from . import FINAL_STATES, QUEUED, RUNNING, IdempotencyConflict, QueueFull, Store
+from . import (FINAL_STATES, QUEUED, RUNNING, IdempotencyConflict, QueueFull, Store,
+               worker_alive)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -499,9 +500,8 @@ class SqliteStore(Store):
     def reconcile(self, now, dead_after, dead_ids=()):
         actions = []
         with self._tx() as cur:
-            alive = {wid for (wid,) in cur.execute(
-                "SELECT id FROM workers WHERE stopped_at IS NULL AND heartbeat_at >= ?",
-                (now - dead_after,))} - set(dead_ids)
+            alive = {w["id"] for w in self.workers()
+                     if worker_alive(w, now, dead_after)} - set(dead_ids)
             # workers known dead (their process is gone) are marked stopped for /status
             cur.executemany("UPDATE workers SET stopped_at = ?, busy = 0, runs = '[]' "
                             "WHERE id = ? AND stopped_at IS NULL",

@@ -16,12 +16,14 @@ import time
 
 from ..executor import Job, procs
 from ..executor.backends import make_executor
+from ..store import worker_alive
 from ..store.backends import open_store
 from ..domain.failure import FailureWatch
 
 log = logging.getLogger("webhook.worker")
 
 CLAIM_RETRY = 0.5  # seconds: retry a claim even without news (locks freed, TTLs passed)
+FINISH_RETRY = 1.0  # seconds between attempts to record a run the worker failed
 
 
 class WorkerIdInUse(RuntimeError):
@@ -47,12 +49,11 @@ class Worker:
         # a restarted worker reaps the runs it owned before it died
         self._reconcile(extra_dead=[self.id])
         self._heartbeat()
-        threads = [threading.Thread(target=self._slot, name=f"slot-{i}", daemon=True)
-                   for i in range(self.config.worker["slots"])]
-        threads.append(threading.Thread(target=self._loop, name="housekeeping", daemon=True))
-        for thread in threads:
+        self.slots = [threading.Thread(target=self._slot, name=f"slot-{i}", daemon=True)
+                      for i in range(self.config.worker["slots"])]
+        self.housekeeping = threading.Thread(target=self._loop, name="housekeeping", daemon=True)
+        for thread in self.slots + [self.housekeeping]:
             thread.start()
-        self.threads = threads
         log.info("worker %s started with %d slots", self.id, self.config.worker["slots"])
 
     def stop(self, interrupt=False):
@@ -61,17 +62,17 @@ class Worker:
             self.stopping.set()
 
     def wait(self):
-        for thread in self.threads[:-1]:
+        for thread in self.slots:
             thread.join()
         self.stopping.set()
-        self.threads[-1].join(timeout=5)
+        self.housekeeping.join(timeout=5)
         self.store.worker_stopped(self.id)
 
     def _check_id(self):
         for w in self.store.workers():
-            if (w["id"] == self.id and w["stopped_at"] is None and w["host"] == self.host
-                    and w["pid"] != os.getpid() and procs.alive(w["pid"])
-                    and time.time() - (w["heartbeat_at"] or 0) < self.config.worker["dead_after"]):
+            if (w["id"] == self.id and w["host"] == self.host and w["pid"] != os.getpid()
+                    and procs.alive(w["pid"])
+                    and worker_alive(w, time.time(), self.config.worker["dead_after"])):
                 raise WorkerIdInUse(f"worker id '{self.id}' is in use by pid {w['pid']} on "
                                     f"{self.host}; set worker.id or --id to another name")
 
@@ -168,10 +169,23 @@ class Worker:
                 self._process(run)
             except Exception:
                 log.exception("run %s failed in the worker", run["id"])
-                self.store.finish(run["id"], "error", None, {"reason": "worker error"})
+                self._finish_in_error(run["id"])
             finally:
                 with self.active_lock:
                     self.active.pop(run["id"], None)
+
+    def _finish_in_error(self, run_id):
+        """Record the run as failed by the worker, retrying while the store refuses: the slot
+        must live on (the heartbeat advertises it), and the run must not stay 'running' under
+        a live worker that nobody reaps."""
+        while True:
+            try:
+                self.store.finish(run_id, "error", None, {"reason": "worker error"})
+                return
+            except Exception:
+                log.exception("run %s: recording its error failed; retrying", run_id)
+            if self.stopping.wait(FINISH_RETRY):
+                return  # shutting down: the next start of this worker id reaps the run
 
     def _should_stop(self, run_id):
         last = [0.0]
@@ -280,7 +294,7 @@ def run_worker(config):
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     worker.start()
-    while any(t.is_alive() for t in worker.threads[:-1]):
+    while any(t.is_alive() for t in worker.slots):
         time.sleep(0.2)
     worker.wait()
     return 0
