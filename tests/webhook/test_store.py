@@ -1,6 +1,7 @@
 """SQLite store semantics: claim order, lock keys, atomicity across processes, recovery."""
 
 import multiprocessing
+import os
 import sqlite3
 import time
 import uuid
@@ -247,3 +248,24 @@ def test_a_slot_survives_a_store_that_refuses_to_record_a_failed_run(tmp_path):
     finally:
         worker.stop(interrupt=True)
         worker.wait()
+
+
+def test_a_store_opened_before_a_fork_writes_in_the_child(tmp_path):
+    # gunicorn with preload forks after the app (and its store) exists: the child's first
+    # write replaces the flock file and the thread lock, and must release what it took
+    store = SqliteStore(str(tmp_path / "db.sqlite3"))
+    queue(store)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            queue(store)
+            queue(store)
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert store.list_runs()[1] == 3
+    queue(store)   # the parent's own lock is untouched
+    assert store.list_runs()[1] == 4
