@@ -175,6 +175,7 @@ def test_submit_returns_the_stored_row(store):
 def test_worker_prune_removes_run_directories(tmp_path):
     import os
     from webhook import config
+    from webhook.worker import housekeeping
     from webhook.worker.worker import Worker
     cfg_path = tmp_path / "config.yml"
     cfg_path.write_text("data_dir: data\nretention: {finished_runs: 0}\n")
@@ -187,7 +188,7 @@ def test_worker_prune_removes_run_directories(tmp_path):
     run_dir = os.path.join(cfg.runs_dir, run_id, "artifacts")
     os.makedirs(run_dir)
     time.sleep(0.01)
-    worker._prune()
+    housekeeping.prune(worker)
     assert not os.path.exists(os.path.join(cfg.runs_dir, run_id))
     assert worker.store.get_run(run_id) is None
 
@@ -214,6 +215,7 @@ def test_a_slot_survives_a_store_that_refuses_to_record_a_failed_run(tmp_path):
     # refuses that twice (once in the run, once in the slot's error path): the slot retries,
     # records the run, and goes on to claim the next one
     from webhook import config
+    from webhook.worker import housekeeping
     from webhook.worker.worker import Worker
 
     class RefusingStore(SqliteStore):
