@@ -48,6 +48,8 @@ def create_app(config=None):
     def http_error(exc):
         resp = jsonify({"error": exc.description, "status": exc.code})
         resp.status_code = exc.code
+        # keep what the exception says besides its body: Allow on a 405 (RFC 9110)
+        resp.headers.update((k, v) for k, v in exc.get_headers() if k.lower() != "content-type")
         return resp
 
     auth.init_app(app)       # the token check runs before any other request hook

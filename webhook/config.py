@@ -90,6 +90,8 @@ PLAYBOOK_KEYS = {
     "on_cancel": ((str, type(None)), None),
     "env": (dict, {}),
     "description": (str, ""),
+    # var -> {name: file}: the client picks a file by name, never gives a path
+    "files": (dict, {}),
 }
 
 TOP_LEVEL = {"data_dir", "playbooks"} | set(SECTIONS)
@@ -115,6 +117,7 @@ class PlaybookEntry:
     on_cancel: Any
     env: dict
     description: str
+    files: dict = dataclasses.field(default_factory=dict)
     validator: Any = dataclasses.field(repr=False, default=None)
     lock_expr: Any = dataclasses.field(repr=False, default=None)
 
@@ -185,6 +188,25 @@ def _resolve(path, base):
     return os.path.normpath(os.path.join(base, os.path.expanduser(path)))
 
 
+def _files(files, schema, where, base):
+    """Resolve ``files`` (var -> {name: file}) against the config's directory and make each
+    such var a string limited to its names in (a copy of) ``schema``, so a request naming
+    anything else gets 422 listing the names."""
+    resolved, props = {}, dict(schema.get("properties") or {})
+    for var, table in files.items():
+        if not isinstance(table, dict) or not table:
+            raise ConfigError(f"{where}.files.{var}: a mapping of names to files")
+        resolved[var] = {}
+        for name, path in table.items():
+            if not isinstance(path, str) or not os.path.isfile(_resolve(path, base)):
+                raise ConfigError(f"{where}.files.{var}.{name}: no file '{path}' (relative "
+                                  "to the config file's directory)")
+            resolved[var][str(name)] = _resolve(path, base)
+        described = {k: v for k, v in (props.get(var) or {}).items() if k == "description"}
+        props[var] = dict(described, type="string", enum=sorted(resolved[var]))
+    return resolved, (dict(schema, properties=props) if files else schema)
+
+
 def _playbook(name, raw, where, base):
     entry = _section(raw, PLAYBOOK_KEYS, where)
     if not entry["playbook"]:
@@ -195,6 +217,7 @@ def _playbook(name, raw, where, base):
             entry[key] = _resolve(entry[key], base)
     if entry["timeout"] <= 0:
         raise ConfigError(f"{where}.timeout: must be > 0 seconds")
+    entry["files"], entry["schema"] = _files(entry["files"], entry["schema"], where, base)
     try:
         jsonschema.Draft202012Validator.check_schema(entry["schema"])
     except jsonschema.SchemaError as exc:

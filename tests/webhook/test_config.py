@@ -105,12 +105,15 @@ def test_example_config_is_valid_and_covers_the_collection_playbooks():
     deploy = cfg.playbooks["lab_deploy"]
     assert deploy.lock_expr.search({"vars": {"lab_name": "l1"}}) == "l1"
     assert deploy.on_cancel == "lab_destroy"
-    good = {"topology": "examples/frr-small/topology.yml", "lab_name": "lab-1", "namespace": "lab-1"}
+    good = {"topology": "frr-small", "lab_name": "lab-1", "namespace": "lab-1"}
+    assert deploy.files["topology"]["frr-small"] == os.path.join(ROOT, "examples", "frr-small",
+                                                                 "topology.yml")
     assert list(deploy.validator.iter_errors(good)) == []
     # the on_cancel clean-up (lab_destroy) gets the deploy's vars: they must name the namespace
     assert set(cfg.playbooks["lab_destroy"].schema["required"]) <= set(good)
     for bad in ({"lab_name": "lab-1"}, {"topology": good["topology"], "lab_name": "lab-1"},
                 dict(good, topology="/etc/passwd"),
+                dict(good, topology="examples/frr-small/topology.yml"),
                 dict(good, topology="examples/../../etc/x.yml"), dict(good, output_dir="/tmp"),
                 dict(good, lab_name="Bad_Name")):
         assert list(deploy.validator.iter_errors(bad)), bad

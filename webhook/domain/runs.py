@@ -63,6 +63,8 @@ def normalise_request(config, request):
         except ValueError as exc:
             raise ApiError(422, str(exc), path="$.tags") from None
     priority = request.get("priority", config.queue["default_priority"])
+    if isinstance(priority, float) and priority.is_integer():
+        priority = int(priority)   # JSON has one number type: 5.0 is the integer 5
     if isinstance(priority, bool) or not isinstance(priority, int) \
             or not PRIORITY_RANGE[0] <= priority <= PRIORITY_RANGE[1]:
         raise ApiError(422, f"'priority' must be an integer from {PRIORITY_RANGE[0]} to "

@@ -26,7 +26,6 @@ from typing import Optional
 from flask import Blueprint, g, jsonify, request
 
 from .auth_settings import RANK, AuthConfig, Token, digest, settings_of
-from .openapi import register_paths
 from .state import KEY, services
 
 OPEN = None
@@ -113,17 +112,6 @@ def make_blueprint():
     return bp
 
 
-OPENAPI_PATHS = {
-    "/api/v1/auth/whoami": {"get": {
-        "summary": "The caller's token name and role (viewer or higher)",
-        "responses": {"200": {"description": "{name, role}"}, "401": {"description": "no token"}}}},
-    "/api/v1/auth/tokens": {"get": {
-        "summary": "Configured token names and roles, never digests (admin)",
-        "responses": {"200": {"description": "{items: [{name, role}]}"},
-                      "403": {"description": "not an admin"}}}},
-}
-
-
 def init_app(app):
     """The token check runs before every request (create_app installs it first)."""
     settings = settings_of(app.extensions[KEY].config)
@@ -144,5 +132,4 @@ def init_app(app):
         return None
 
     app.register_blueprint(make_blueprint())
-    register_paths(OPENAPI_PATHS)
 

@@ -17,7 +17,6 @@ from flask import Blueprint, current_app, jsonify, request
 from ...domain.runs import run_view, submit_run
 from ...errors import ApiError
 from ..hardening import buffer_chunked_body
-from ..openapi import register_paths
 from ..state import KEY as SERVICES_KEY, services
 from . import generic, github, gitlab, rules as rules_mod, settings, slack
 from .replay import ReplayGuard
@@ -139,24 +138,6 @@ def make_blueprint():
     return bp
 
 
-OPENAPI_PATHS = {
-    f"/hooks/{name}": {"post": {
-        "summary": summary,
-        "responses": {"202": {"description": "{matched, run?, duplicate, link}"},
-                      "401": {"description": "signature missing, wrong, stale or replayed"},
-                      "413": {"description": "body too large"},
-                      "415": {"description": "wrong content type"},
-                      "400": {"description": "invalid body"},
-                      "404": {"description": "hook or playbook not configured"},
-                      "422": {"description": "vars refused (schema, reserved names, templates)"}}}}
-    for name, summary in (
-        ("github", "GitHub delivery (X-Hub-Signature-256, deduped on X-GitHub-Delivery)"),
-        ("gitlab", "GitLab delivery (X-Gitlab-Token, deduped on X-Gitlab-Event-UUID)"),
-        ("slack", "Slack slash command (v0 signature; answers 200 in Slack's format)"),
-        ("generic/{name}", "HMAC-signed delivery with a configured header and algorithm"))
-}
-
-
 @dataclasses.dataclass
 class HookState:
     hooks: settings.HooksConfig
@@ -173,4 +154,3 @@ def init_app(app):
         hooks=settings.resolve_secrets(hooks), rules=rules,
         guard=ReplayGuard(os.path.join(cfg.data_dir, "hooks.sqlite3")))
     app.register_blueprint(make_blueprint())
-    register_paths(OPENAPI_PATHS)
