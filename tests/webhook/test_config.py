@@ -70,13 +70,21 @@ def test_bind_from_environment(tmp_path, monkeypatch):
     assert cfg.bind == "127.0.0.1:1234"
 
 
-def test_registered_sections_are_accepted(tmp_path):
-    config.register_section("test_extra", lambda value, where, base: {"got": value})
-    try:
-        cfg = config.load(write(tmp_path, "test_extra: 3\n"))
-        assert cfg.extra["test_extra"] == {"got": 3}
-    finally:
-        config._EXTRA_SECTIONS.pop("test_extra")
+def test_the_feature_sections_are_parsed_without_importing_them_first(tmp_path):
+    # no import-time registration: a fresh interpreter that imports only the config knows
+    # the auth, hooks and rules sections, and neither it nor the worker loads Flask
+    path = write(tmp_path, "auth:\n  anonymous_role: viewer\nhooks:\n  github:\n"
+                           "    secret: s3cret\nrules: []\nbogus: 1\n")
+    code = ("import sys\nfrom webhook import config\nimport webhook.worker.worker\n"
+            "try:\n    config.load(sys.argv[1])\nexcept config.ConfigError as exc:\n"
+            "    print(exc)\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug')))\n")
+    out = subprocess.run([sys.executable, "-c", code, path], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60, check=True).stdout.splitlines()
+    assert "unknown key 'bogus'" in out[0] and "auth, cancel," in out[0] and "hooks," in out[0]
+    assert out[1] == "[]"
+    cfg = config.load(write(tmp_path, "auth:\n  anonymous_role: viewer\nrules: []\n", "ok.yml"))
+    assert cfg.extra["auth"].anonymous_role == "viewer" and cfg.extra["rules"] == []
 
 
 def test_check_config_cli_reports_errors(tmp_path):

@@ -9,9 +9,10 @@ from flask import Blueprint, Response, jsonify, request, stream_with_context
 from . import events as ev
 from .metrics import render
 from .openapi import openapi_document
-from ..domain.runs import ApiError, cancel_run, iso, run_view, submit_run
+from ..domain.runs import cancel_run, iso, run_view, submit_run
 from .state import services
-from ..store import STATES
+from ..errors import ApiError
+from ..store import STATES, worker_alive
 from .streams import bounded
 
 API = "/api/v1"
@@ -144,7 +145,7 @@ def make_api_blueprint():
         dead_after = svc.config.worker["dead_after"]
         workers = []
         for w in svc.store.workers():
-            alive = w["stopped_at"] is None and now - (w["heartbeat_at"] or 0) < dead_after
+            alive = worker_alive(w, now, dead_after)
             workers.append({"id": w["id"], "host": w["host"], "pid": w["pid"], "alive": alive,
                             "started_at": iso(w["started_at"]),
                             "last_heartbeat": iso(w["heartbeat_at"]),
@@ -187,8 +188,8 @@ def make_health_blueprint():
             problems.append(f"store unreachable: {exc}")
             return jsonify({"ready": False, "problems": problems}), 503
         now = time.time()
-        alive = [w for w in svc.store.workers() if w["stopped_at"] is None
-                 and now - (w["heartbeat_at"] or 0) < svc.config.worker["dead_after"]]
+        alive = [w for w in svc.store.workers()
+                 if worker_alive(w, now, svc.config.worker["dead_after"])]
         if not alive:
             problems.append("no live worker: start `python -m webhook worker`")
         return jsonify({"ready": not problems, "problems": problems,

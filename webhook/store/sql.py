@@ -12,7 +12,8 @@ transaction as the change they count, so every process reports the same totals.
 import json
 import time
 
-from . import FINAL_STATES, QUEUED, RUNNING, IdempotencyConflict, QueueFull, Store
+from . import (FINAL_STATES, QUEUED, RUNNING, IdempotencyConflict, QueueFull, Store,
+               worker_alive)
 
 RUN_COLUMNS = ("id, playbook, vars, lim, tags, priority, lock_key, status, created_at, "
                "expires_at, claimed_at, started_at, finished_at, rc, worker_id, "
@@ -359,9 +360,8 @@ class SqlStore(Store):
         actions = []
         with self._tx() as cur:
             self._housekeeping(cur)
-            alive = {wid for (wid,) in cur.execute(
-                "SELECT id FROM workers WHERE stopped_at IS NULL AND heartbeat_at >= ?",
-                (now - dead_after,))} - set(dead_ids)
+            alive = {w["id"] for w in self.workers()
+                     if worker_alive(w, now, dead_after)} - set(dead_ids)
             # workers known dead (their process is gone) are marked stopped for /status
             cur.executemany("UPDATE workers SET stopped_at = ?, busy = 0, runs = '[]' "
                             "WHERE id = ? AND stopped_at IS NULL",

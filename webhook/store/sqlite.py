@@ -99,9 +99,13 @@ class SqliteStore(SqlStore):
             self.conn = store._conn()
 
         def __enter__(self):
-            self.store._thread_lock.acquire()
+            # _lock_fd() first: after a fork it replaces the file and the thread lock, and
+            # the lock released at the end must be the one taken here
+            self.fd = self.store._lock_fd()
+            self.lock = self.store._thread_lock
+            self.lock.acquire()
             try:
-                sqlite_db.lock_exclusive(self.store._lock_fd())
+                sqlite_db.lock_exclusive(self.fd)
                 self.conn.execute("BEGIN IMMEDIATE")
             except BaseException:
                 self._release()
@@ -117,9 +121,9 @@ class SqliteStore(SqlStore):
 
         def _release(self):
             try:
-                fcntl.flock(self.store._lock_fd(), fcntl.LOCK_UN)
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
             finally:
-                self.store._thread_lock.release()
+                self.lock.release()
 
     def _lock_fd(self):
         if self._lock_pid != os.getpid():
