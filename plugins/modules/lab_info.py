@@ -87,6 +87,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s.labs import list_labs
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.service import connect_from
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.k8s import client as k8s
 from ansible_collections.skyforge.labs.plugins.module_utils.k8s.args import with_connection_args
@@ -104,8 +105,7 @@ def main():
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=traceback.format_exc())
     p = module.params
     try:
-        api = k8s.Api(k8s.connect(p["kubeconfig"], p["context"], p["host"], p["api_key"], p["ca_cert"],
-                                  p["validate_certs"]))
+        api = connect_from(p)
         try:
             labs = list_labs(api, p["namespaces"], p["name"])
         finally:

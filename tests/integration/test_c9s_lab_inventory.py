@@ -136,12 +136,16 @@ def test_inventory_and_lab_info_show_every_node_with_its_service_and_netlab_vars
     assert not nodes["c1"]["ready"] and "controller reports" in nodes["c1"]["reason"]
     assert lab["ready"] is False
 
-    # the lab deleted: its hosts are gone
+    cached = dict(config, cache=True, cache_plugin="ansible.builtin.jsonfile",
+                  cache_connection=str(tmp_path / "cache"), cache_timeout=3600)
+    assert sorted(_listed(_inventory(tmp_path, cached))["_meta"]["hostvars"]) == NODES
+
+    # the lab deleted: its hosts are gone (the cache answers until flushed)
     c9s_apply.run(apply_params(control_plane.admin_kubeconfig, lab_name="multi-vendor", namespace=c9s_namespace,
                                state="absent", wait_timeout=120))
-    after = _listed(_inventory(tmp_path, {"namespaces": [c9s_namespace],
-                                          "kubeconfig": control_plane.admin_kubeconfig}))
-    assert after["_meta"]["hostvars"] == {}
+    assert sorted(_listed(_inventory(tmp_path, cached))["_meta"]["hostvars"]) == NODES
+    assert _listed(_inventory(tmp_path, cached, ("--list", "--flush-cache")))["_meta"]["hostvars"] == {}
+    assert _listed(_inventory(tmp_path, config))["_meta"]["hostvars"] == {}
 
 
 def test_unreachable_cluster_and_forbidden_namespace_are_errors_naming_them(
