@@ -16,7 +16,7 @@ def _load(args):
 
 
 def cmd_worker(args):
-    from .worker import WorkerIdInUse, run_worker
+    from .worker.worker import WorkerIdInUse, run_worker
     cfg = _load(args)
     if args.id:
         cfg.worker["id"] = args.id
@@ -31,8 +31,8 @@ def cmd_worker(args):
 
 def cmd_serve(args):
     """The embedded default: gunicorn for the API and one worker process, each restarted
-    on its own when it dies (webhook.serve)."""
-    from .serve import serve
+    on its own when it dies (webhook.worker.serve)."""
+    from .worker.serve import serve
     return serve(_load(args))  # fails early on a bad config
 
 

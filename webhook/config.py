@@ -15,8 +15,8 @@ import jmespath
 import jsonschema
 import yaml
 
-from .run_env import DEFAULT_PASS_ENV
-from .schema_regex import anchored_schema
+from .domain.run_env import DEFAULT_PASS_ENV
+from .domain.schema_regex import anchored_schema
 
 CONFIG_ENV = "SKYFORGE_CONFIG"
 CATALOG_NAME = re.compile(r"[A-Za-z0-9_-]+")

@@ -8,7 +8,7 @@ core blueprints are registered.
 import importlib
 import importlib.util
 
-OPTIONAL_MODULES = ("webhook.auth", "webhook.hooks", "webhook.dashboard")
+OPTIONAL_MODULES = ("webhook.http.auth", "webhook.http.hooks", "webhook.http.dashboard")
 
 
 def load():

@@ -5,7 +5,7 @@ connections and slow clients cost a socket and a little memory, not a thread tha
 calls and hooks would then wait for. ``server.connections`` bounds the connections of one
 process; a request head must arrive within ``server.request_timeout`` seconds (so must
 the next request on a kept-alive connection), and a body may not stall longer than that
-(``webhook.hardening``). ``server.workers`` processes share the SQLite store.
+(``webhook.http.hardening``). ``server.workers`` processes share the SQLite store.
 """
 
 import os

@@ -69,7 +69,7 @@ def write_config(directory, **overrides):
         "events": {"keepalive": 1},
         "playbooks": catalog(),
     }
-    if importlib.util.find_spec("webhook.auth") is not None:
+    if importlib.util.find_spec("webhook.http.auth") is not None:
         # access control (issue 5) is tested on its own; these tests act as an admin
         cfg["auth"] = {"anonymous_role": "admin"}
     for key, value in overrides.items():

@@ -12,7 +12,8 @@ import yaml
 from tests.webhook import hook_helpers as H
 from tests.webhook.conftest import ROOT
 from tests.webhook.hook_helpers import authed_service  # noqa: F401 (fixture)
-from webhook import auth, config
+from webhook import config
+from webhook.http import auth
 
 
 @pytest.fixture(scope="module")

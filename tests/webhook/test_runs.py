@@ -128,7 +128,7 @@ def test_status_metrics_and_health(shared_service):
 
 def test_every_route_is_documented(shared_service):
     from webhook import create_app
-    from webhook.openapi import openapi_document
+    from webhook.http.openapi import openapi_document
     served = shared_service.get("/api/v1/openapi.json")
     app = create_app(shared_service.config)
     doc = openapi_document()   # after create_app: includes paths extensions registered

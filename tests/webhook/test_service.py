@@ -2,7 +2,8 @@
 
 import pytest
 
-from webhook import config, service
+from webhook import config
+from webhook.domain import runs as service
 from webhook.store.sqlite import SqliteStore
 from tests.webhook.conftest import write_config
 

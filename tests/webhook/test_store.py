@@ -8,7 +8,7 @@ import pytest
 
 from webhook.store import IdempotencyConflict, QueueFull
 from tests.webhook.conftest import spawned
-from webhook.hooks.replay import ReplayGuard
+from webhook.http.hooks.replay import ReplayGuard
 from webhook.store.sqlite import SqliteStore
 
 
@@ -173,7 +173,7 @@ def test_submit_returns_the_stored_row(store):
 def test_worker_prune_removes_run_directories(tmp_path):
     import os
     from webhook import config
-    from webhook.worker import Worker
+    from webhook.worker.worker import Worker
     cfg_path = tmp_path / "config.yml"
     cfg_path.write_text("data_dir: data\nretention: {finished_runs: 0}\n")
     cfg = config.load(str(cfg_path))

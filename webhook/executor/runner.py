@@ -12,8 +12,8 @@ import tempfile
 import threading
 import time
 
-from .. import vars_policy
-from ..run_env import run_environment
+from ..domain import vars_policy
+from ..domain.run_env import run_environment
 from . import Executor, Outcome, extravars, procs
 
 BATCH_MAX = 500

@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import time
 
-from .. import sqlite_db
+from . import sqlite_db
 from . import FINAL_STATES, QUEUED, RUNNING, IdempotencyConflict, QueueFull, Store
 
 SCHEMA = """

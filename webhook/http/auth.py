@@ -28,8 +28,8 @@ from typing import Optional
 
 from flask import Blueprint, g, jsonify, request
 
-from . import config as config_mod
-from .config import ConfigError
+from .. import config as config_mod
+from ..config import ConfigError
 
 ROLES = ("viewer", "operator", "admin")
 RANK = {role: n for n, role in enumerate(ROLES)}

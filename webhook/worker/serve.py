@@ -17,8 +17,8 @@ import sys
 import time
 from typing import List, Optional
 
-from .executor.procs import PR_SET_PDEATHSIG, prctl
-from .run_env import without_hook_secrets
+from ..executor.procs import PR_SET_PDEATHSIG, prctl
+from ..domain.run_env import without_hook_secrets
 
 log = logging.getLogger("webhook.serve")
 
@@ -74,7 +74,7 @@ def serve(config):
     env = dict(os.environ)
     children = [
         Child("api (gunicorn)", [sys.executable, "-m", "gunicorn", "-c",
-                                 os.path.join(HERE, "gunicorn.conf.py"), "webhook:create_app()"],
+                                 os.path.join(HERE, "..", "gunicorn.conf.py"), "webhook:create_app()"],
               env),
         # only the API verifies deliveries: the worker (and so every run) never sees hook
         # secrets

@@ -7,7 +7,7 @@ import time
 from flask import (Blueprint, Response, current_app, jsonify, render_template,
                    stream_with_context)
 
-from ..service import run_view
+from ...domain.runs import run_view
 from ..state import services
 from ..streams import bounded
 

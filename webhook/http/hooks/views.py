@@ -12,7 +12,7 @@ import jmespath
 from flask import Blueprint, current_app, jsonify, request
 
 from ..hardening import buffer_chunked_body
-from ..service import ApiError, run_view, submit_run
+from ...domain.runs import ApiError, run_view, submit_run
 from ..state import services
 from . import generic, github, gitlab, rules as rules_mod, slack
 from .signatures import hmac_digest

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily,
                                     HistogramMetricFamily)
 
-from .store.sqlite import BUCKETS
+from ..store.sqlite import BUCKETS
 
 PREFIX = "skyforge_webhook_"
 HISTOGRAM_HELP = {

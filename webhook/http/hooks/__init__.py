@@ -8,7 +8,7 @@ import dataclasses
 import os
 from typing import Any, List
 
-from .. import config as config_mod
+from ... import config as config_mod
 from . import settings
 from .replay import ReplayGuard
 

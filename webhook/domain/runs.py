@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime, timezone
 
 from . import secret_vars, targets, vars_policy
-from .store import IdempotencyConflict, QueueFull
+from ..store import IdempotencyConflict, QueueFull
 
 REQUEST_KEYS = {"playbook", "vars", "limit", "tags", "priority"}
 PRIORITY_RANGE = (-100, 100)

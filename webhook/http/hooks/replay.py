@@ -10,7 +10,7 @@ delivery that first carried it, for as long as runs are kept.
 import os
 import time
 
-from .. import sqlite_db
+from ...store import sqlite_db
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, ts REAL NOT NULL) WITHOUT ROWID;

@@ -14,9 +14,9 @@ import socket
 import threading
 import time
 
-from . import store as store_mod
-from .executor import Job, make_executor, procs
-from .failure import FailureWatch
+from .. import store as store_mod
+from ..executor import Job, make_executor, procs
+from ..domain.failure import FailureWatch
 
 log = logging.getLogger("webhook.worker")
 

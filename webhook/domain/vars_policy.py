@@ -66,7 +66,7 @@ def _allows(schemas):
 
 
 def _refuse(path, message):
-    from .service import ApiError  # service calls check(): import here, not at load
+    from .runs import ApiError  # service calls check(): import here, not at load
     raise ApiError(422, f"{_path(path)}: {message}", path=_path(path))
 
 

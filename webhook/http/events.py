@@ -11,7 +11,7 @@ import re
 import threading
 import time
 
-from .store import FINAL_STATES
+from ..store import FINAL_STATES
 
 
 class _Watch:

@@ -10,7 +10,7 @@ import threading
 
 from flask import g
 
-from .service import ApiError
+from ..domain.runs import ApiError
 from .state import services
 
 

@@ -9,9 +9,9 @@ from flask import Blueprint, Response, jsonify, request, stream_with_context
 from . import events as ev
 from .metrics import render
 from .openapi import openapi_document
-from .service import ApiError, cancel_run, iso, run_view, submit_run
+from ..domain.runs import ApiError, cancel_run, iso, run_view, submit_run
 from .state import services
-from .store import STATES
+from ..store import STATES
 from .streams import bounded
 
 API = "/api/v1"

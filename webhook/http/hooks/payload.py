@@ -3,7 +3,7 @@
 import json
 from urllib.parse import parse_qsl
 
-from ..service import ApiError
+from ...domain.runs import ApiError
 
 MAX_FORM_FIELDS = 200
 

@@ -1,0 +1,1 @@
+"""The HTTP side: the API, auth, hooks, dashboard, OpenAPI, metrics and event streams."""

@@ -1,0 +1,1 @@
+"""The worker process (slots, housekeeping, run lifecycle) and `python -m webhook serve`."""
