@@ -284,8 +284,7 @@ class Applier:
         self.topology_before = self._get_topology()
 
         self._apply_all("ConfigMap", self.lab.configmaps, existing_cms)
-        existing_secrets = list_labelled(self.api, "Secret", ns, self.lab.name) if (
-            self.lab.secrets or prune) else {}
+        existing_secrets = self._existing_secrets(prune)
         self._apply_all("Secret", self.lab.secrets, existing_secrets)
 
         topology = stamp_topology(self.lab.topology, self.api_version)
@@ -305,6 +304,19 @@ class Applier:
         if prune:  # only now: the new Topology has been accepted, nothing references the old
             self._prune(existing_cms, existing_secrets)
         return self
+
+    def _existing_secrets(self, prune):
+        """The lab's Secrets (to apply against and prune). A lab without credentials (a plain
+        containerlab lab) applied by a user who may not list Secrets has none of ours to prune:
+        this user could never have created one."""
+        if not (self.lab.secrets or prune):
+            return {}
+        try:
+            return list_labelled(self.api, "Secret", self.lab.namespace, self.lab.name)
+        except LabError as exc:
+            if exc.details.get("status") == 403 and not self.lab.secrets:
+                return {}
+            raise
 
     def _apply_all(self, kind, objs, existing):
         """Apply the objects of one kind that are not in sync, in parallel; record each action."""
