@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Render synthetic labs of 100, 1,000 and 10,000 nodes; compare with clabverter and kubectl.
 
-  .venv/bin/python bench/bench_render.py [--nodes 100,1000,10000] [--rounds 2] [--no-kubectl] [--keep DIR]
+  .venv/bin/python bench/bench_render.py [--nodes 100,1000,10000] [--rounds 3] [--no-kubectl] [--keep DIR]
 
 The lab is what netlab writes for FRR nodes: per node a startup-config (~0.7 KB), three
 executable scripts bound into the container (`initial` ~3 KB, `ospf` ~0.6 KB, `bgp`
@@ -13,11 +13,12 @@ Every figure is a whole process, started fresh, on the same lab directory:
 - clabverter v0.8 (upstream's converter; from tests/controlplane/build_manager.sh v0.8,
   i.e. ~/.cache/skyforge-labs/bin/clabverter-v0.8; CLABVERTER=path overrides), with
   --stdout into a file;
-- ours as an Ansible task: ansible-playbook running one skyforge.labs.c9s_render task;
-  the time is the task's (a callback notes when the task starts and when its result is
-  back: AnsiballZ, the module process, the result's trip back), the peak memory is the
-  module process's (the interpreter Ansible starts for it, via a wrapper that reads its
-  rusage; the wrapper's own ~10 ms start counts against us);
+- ours as an Ansible task: ansible-playbook running one skyforge.labs.c9s_render task
+  with `-c local`; the time is the task's (a callback notes when the task starts and when
+  its result is back in the controller: the worker fork, argument checks, the render, the
+  result's trip back), the peak memory is the highest peak RSS of the controller's children
+  (the worker process that ran the task, a fork of ansible-playbook whose inherited pages
+  count against us, and a module interpreter when there is one);
 - ours as a library call (c9s.render) in a fresh interpreter;
 - at 1,000 nodes, `kubectl create configmap --dry-run=client -o yaml` once per node.
 
@@ -69,17 +70,6 @@ except LabError as exc:
     sys.exit("LabError: %s" % exc.message)
 """
 
-# The interpreter Ansible runs the module with: the real one as a child, whose peak RSS
-# it writes where PEAK_RSS_FILE says.
-WRAPPER = """#!%s -S
-import os, sys
-pid = os.posix_spawn(%r, [%r] + sys.argv[1:], os.environ)
-_pid, status, usage = os.wait4(pid, 0)
-with open(os.environ["PEAK_RSS_FILE"], "w") as out:
-    out.write(str(usage.ru_maxrss))
-sys.exit(os.waitstatus_to_exitcode(status))
-"""
-
 CALLBACK = '''
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -87,9 +77,10 @@ DOCUMENTATION = """
 name: task_timer
 type: aggregate
 short_description: bench_render, times each task
-description: Writes the seconds from each task start to its result, as JSON, to TASK_TIMES_FILE.
+description: Writes the seconds from each task start to its result, and the highest peak RSS (KiB) of the
+  controller's children (the worker processes), as JSON, to TASK_TIMES_FILE.
 """
-import json, os, time
+import json, os, resource, time
 from ansible.plugins.callback import CallbackBase
 
 
@@ -120,7 +111,8 @@ class CallbackModule(CallbackBase):
 
     def v2_playbook_on_stats(self, stats):
         with open(os.environ["TASK_TIMES_FILE"], "w") as out:
-            json.dump(self.times, out)
+            json.dump({"tasks": self.times,
+                       "children_maxrss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}, out)
 '''
 
 PLAYBOOK = """- hosts: localhost
@@ -247,10 +239,6 @@ class Runner(object):
             handle.write(CALLBACK)
         with open(os.path.join(tools, "playbook.yml"), "w") as handle:
             handle.write(PLAYBOOK)
-        self.wrapper = os.path.join(tools, "python")
-        with open(self.wrapper, "w") as handle:
-            handle.write(WRAPPER % (sys.executable, sys.executable, sys.executable))
-        os.chmod(self.wrapper, 0o755)
         self.tools = tools
 
     def clabverter_run(self, lab, out):
@@ -267,24 +255,25 @@ class Runner(object):
         return {"seconds": seconds, "rss": rss, "error": err.strip() if code else None}
 
     def task_run(self, lab, out):
-        times, peak = os.path.join(self.tools, "times.json"), os.path.join(self.tools, "peak")
+        times = os.path.join(self.tools, "times.json")
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
                    ANSIBLE_CALLBACK_PLUGINS=os.path.join(self.tools, "callbacks"),
-                   ANSIBLE_CALLBACKS_ENABLED="task_timer", TASK_TIMES_FILE=times, PEAK_RSS_FILE=peak,
+                   ANSIBLE_CALLBACKS_ENABLED="task_timer", TASK_TIMES_FILE=times,
                    ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
-        for stale in (times, peak):
-            if os.path.exists(stale):
-                os.unlink(stale)
+        if os.path.exists(times):
+            os.unlink(times)
         _s, _r, code, err = measure([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
                                      "-i", "localhost,", "-c", "local",
-                                     "-e", "ansible_python_interpreter=%s" % self.wrapper,
+                                     "-e", "ansible_python_interpreter=%s" % sys.executable,
                                      "-e", "src=%s" % lab, "-e", "dest=%s" % out,
                                      os.path.join(self.tools, "playbook.yml")], env=env)
+        if not os.path.exists(times):
+            raise SystemExit("ansible-playbook exited %d without timing the task: %s" % (code, err[-500:]))
         with open(times) as handle:
-            task = json.load(handle)["render"]
-        with open(peak) as handle:
-            rss = int(handle.read()) / 1024.0
-        return {"seconds": task["seconds"], "rss": rss, "error": task["msg"] if task["failed"] else None}
+            found = json.load(handle)
+        task = found["tasks"]["render"]
+        return {"seconds": task["seconds"], "rss": found["children_maxrss"] / 1024.0,
+                "error": task["msg"] if task["failed"] else None}
 
 
 def best(runs):
@@ -337,7 +326,7 @@ def run_size(runner, nodes, rounds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", default="100,1000,10000", help="comma-separated lab sizes")
-    parser.add_argument("--rounds", type=int, default=2, help="ABBA rounds per size (best time kept)")
+    parser.add_argument("--rounds", type=int, default=3, help="ABBA rounds per size (best time kept)")
     parser.add_argument("--no-kubectl", action="store_true", help="skip the per-node kubectl comparison")
     parser.add_argument("--keep", help="keep the labs and outputs in this directory")
     args = parser.parse_args()

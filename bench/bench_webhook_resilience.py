@@ -1,10 +1,13 @@
 """Webhook resilience benchmark: `.venv/bin/python bench/bench_webhook_resilience.py [--quick]`.
 
-1. Submissions under idle load: the real service (gunicorn gevent workers, SQLite) holds
+1. Submissions under idle load, 3 rounds, each measuring the same service first without and
+   then with the idle load (load average printed with each): the real service holds
    1,000 open SSE streams (100 per run on 10 queued runs, never read by the client) and
    200 half-open sockets (a request head that never ends; `server.request_timeout` is
-   raised to 120 s so they stay for the whole measurement), while `wrk` (or http.client
-   threads when wrk is missing) POSTs /api/v1/runs. Then checks every stream is still open.
+   raised to 120 s so they stay for the whole measurement), while `hey` (compiled, built
+   from the Go proxy into ~/.cache/skyforge-labs/bin on first use) POSTs /api/v1/runs on 16
+   connections. Then checks every stream is still open. `--profile PREFIX` records the
+   gunicorn workers with py-spy during the loaded phase and prints the top frames.
 2. Crash recovery under `python -m webhook serve`: kill -9 of the API mid-run (time until
    a new API answers; the run must end successful) and kill -9 of the worker mid-run (time
    until its run is reaped, and until a new worker has run a new submission).
@@ -13,6 +16,7 @@ Prints the figures and a table with each target and pass/fail.
 """
 
 import argparse
+import json
 import os
 import signal
 import socket
@@ -24,7 +28,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench.bench_webhook import bench_submissions, report_targets  # noqa: E402
+from bench.bench_webhook import report_targets  # noqa: E402
+from bench.hey_load import post_load  # noqa: E402
 from tests.webhook.conftest import Service  # noqa: E402
 
 STREAMS, HALF_OPEN, RUNS = 1000, 200, 10
@@ -63,20 +68,68 @@ def still_open(socks):
     return alive
 
 
-def bench_idle_load(tmp, duration):
+def loadavg():
+    with open("/proc/loadavg") as handle:
+        return handle.read().split()[0]
+
+
+def profile(svc, seconds, out):
+    """py-spy over each gunicorn worker for ``seconds``: the 12 functions most often on top."""
+    master = svc.procs["gunicorn"].pid
+    workers = [int(p) for p in os.listdir("/proc") if p.isdigit() and _ppid(p) == master]
+    procs = [subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "py-spy"), "record",
+                               "-d", str(seconds), "-p", str(pid), "-f", "raw", "-o",
+                               f"{out}.{pid}.txt", "--nonblocking"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for pid in workers]
+    return procs, [f"{out}.{pid}.txt" for pid in workers]
+
+
+def _ppid(pid):
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return int(handle.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, ValueError):
+        return None
+
+
+def top_frames(paths, count=12):
+    self_time, total = {}, 0
+    for path in paths:
+        with open(path) as handle:
+            for line in handle:
+                stack, _, n = line.rstrip().rpartition(" ")
+                leaf = stack.split(";")[-1]
+                self_time[leaf] = self_time.get(leaf, 0) + int(n)
+                total += int(n)
+    ranked = sorted(self_time.items(), key=lambda kv: -kv[1])[:count]
+    return [(100.0 * n / total, frame) for frame, n in ranked]
+
+
+def bench_idle_load(tmp, duration, concurrency, profile_to=None):
+    """One round: the same service measured without, then with, the idle load."""
     svc = Service(tmp, server={"workers": 2, "request_timeout": 120, "max_streams": 2000,
                                "max_streams_per_token": 2000}, queue={"max_depth": 10 ** 7},
                   events={"keepalive": 15})
+    body = json.dumps({"playbook": "quick"})
     svc.start_api()
     try:
+        load0 = loadavg()
+        base = post_load(svc.port, "/api/v1/runs", body, concurrency, duration)
         socks = idle_load(svc)
         try:
-            result = bench_submissions(None, 1, 6, duration, svc=svc)
+            load1 = loadavg()
+            spies = profile(svc, duration, profile_to) if profile_to else None
+            result = post_load(svc.port, "/api/v1/runs", body, concurrency, duration)
+            if spies:
+                for spy in spies[0]:
+                    spy.wait(timeout=60)
+                result["profile"] = top_frames([p for p in spies[1] if os.path.exists(p)])
             result["open_after"] = still_open(socks)
         finally:
             for sock in socks:
                 sock.close()
-        return result
+        return {"base": base, "load": result, "loadavg": (load0, load1)}
     finally:
         svc.stop()
 
@@ -162,41 +215,71 @@ def bench_recovery(tmp):
         serve.stop()
 
 
+def median_round(rounds):
+    return sorted(rounds, key=lambda r: r["load"]["rate"])[len(rounds) // 2]
+
+
+def fmt(r):
+    return (f"{r['rate']:.0f}/s, p50 {r['p50'] * 1000:.1f} ms, p99 {r['p99'] * 1000:.1f} ms, "
+            f"{r['errors']} errors")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="shorter phases (smoke run)")
+    parser.add_argument("--quick", action="store_true", help="shorter phases, one round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--profile", metavar="PREFIX",
+                        help="py-spy the gunicorn workers during each loaded phase")
+    parser.add_argument("--skip-crash", action="store_true", help="only the idle-load figure")
     args = parser.parse_args()
+    rounds = []
     with tempfile.TemporaryDirectory(prefix="bench-webhook-res-") as tmp:
-        for name in ("load", "crash"):
-            os.mkdir(os.path.join(tmp, name))
-        print(f"1/2 submissions with {STREAMS} open SSE streams and {HALF_OPEN} half-open "
-              "sockets ...", flush=True)
-        load = bench_idle_load(os.path.join(tmp, "load"), 4 if args.quick else 8)
-        print("2/2 kill -9 of the API, then of the worker, under serve ...", flush=True)
-        crash = bench_recovery(os.path.join(tmp, "crash"))
+        n_rounds = 1 if args.quick else args.rounds
+        for n in range(n_rounds):
+            os.mkdir(os.path.join(tmp, f"load{n}"))
+            print(f"1/2 round {n + 1}/{n_rounds}: submissions without, then with, {STREAMS} "
+                  f"open SSE streams and {HALF_OPEN} half-open sockets ...", flush=True)
+            rounds.append(bench_idle_load(os.path.join(tmp, f"load{n}"),
+                                          4 if args.quick else 8, args.concurrency,
+                                          args.profile and f"{args.profile}.round{n + 1}"))
+        crash = None
+        if not args.skip_crash:
+            os.mkdir(os.path.join(tmp, "crash"))
+            print("2/2 kill -9 of the API, then of the worker, under serve ...", flush=True)
+            crash = bench_recovery(os.path.join(tmp, "crash"))
     print()
-    print(f"submissions with {STREAMS} SSE streams + {HALF_OPEN} half-open sockets: "
-          f"{load['requests']} requests ({load['clients']}), {load['errors']} errors; "
-          f"{load['rate']:.0f}/s, p50 {load['p50'] * 1000:.1f} ms, p99 {load['p99'] * 1000:.1f} ms;"
-          f" {load['open_after']}/{STREAMS + HALF_OPEN} idle connections still open after")
-    print(f"kill -9 API: new API answers after {crash['api_back']:.2f} s, the run in progress "
-          f"ended {crash['api_run']}")
-    print(f"kill -9 worker: its run {crash['reaped']} (reaped) after {crash['reap_time']:.2f} s, "
-          f"a new worker ran a new submission ({crash['new_run']}) {crash['new_worker_time']:.2f}"
-          " s after the kill")
+    for n, r in enumerate(rounds, 1):
+        print(f"round {n}: load average {r['loadavg'][0]} / {r['loadavg'][1]} (2 cores); "
+              f"no idle load: {fmt(r['base'])}; with {STREAMS} SSE streams + {HALF_OPEN} "
+              f"half-open sockets: {fmt(r['load'])}; {r['load']['open_after']}/"
+              f"{STREAMS + HALF_OPEN} idle connections still open after ({r['load']['clients']})")
+        for share, frame in r["load"].get("profile", []):
+            print(f"    {share:5.1f}%  {frame}")
+    mid = median_round(rounds)["load"]
     rows = [
-        ("submissions/s, idle load", f"{load['rate']:.0f}", ">= 500", load["rate"] >= 500),
-        ("submission p99, idle load", f"{load['p99'] * 1000:.1f} ms", "< 100 ms",
-         load["p99"] < 0.1),
-        ("idle connections kept", f"{load['open_after']}", f"{STREAMS + HALF_OPEN}",
-         load["open_after"] == STREAMS + HALF_OPEN),
-        ("API back after kill -9", f"{crash['api_back']:.2f} s", "< 10 s",
-         crash["api_back"] < 10 and crash["api_run"] == "successful"),
-        ("worker run reaped", f"{crash['reap_time']:.2f} s", "error",
-         crash["reaped"] == "error"),
-        ("new worker ran a run", f"{crash['new_worker_time']:.2f} s", "successful",
-         crash["new_run"] == "successful"),
+        ("submissions/s, idle load (median round)", f"{mid['rate']:.0f}", ">= 500",
+         mid["rate"] >= 500),
+        ("submission p99, idle load (median round)", f"{mid['p99'] * 1000:.1f} ms", "< 100 ms",
+         mid["p99"] < 0.1),
+        ("idle connections kept (every round)",
+         f"{min(r['load']['open_after'] for r in rounds)}", f"{STREAMS + HALF_OPEN}",
+         all(r["load"]["open_after"] == STREAMS + HALF_OPEN for r in rounds)),
     ]
+    if crash:
+        print(f"kill -9 API: new API answers after {crash['api_back']:.2f} s, the run in "
+              f"progress ended {crash['api_run']}")
+        print(f"kill -9 worker: its run {crash['reaped']} (reaped) after "
+              f"{crash['reap_time']:.2f} s, a new worker ran a new submission "
+              f"({crash['new_run']}) {crash['new_worker_time']:.2f} s after the kill")
+        rows += [
+            ("API back after kill -9", f"{crash['api_back']:.2f} s", "< 10 s",
+             crash["api_back"] < 10 and crash["api_run"] == "successful"),
+            ("worker run reaped", f"{crash['reap_time']:.2f} s", "error",
+             crash["reaped"] == "error"),
+            ("new worker ran a run", f"{crash['new_worker_time']:.2f} s", "successful",
+             crash["new_run"] == "successful"),
+        ]
     return report_targets(rows)
 
 

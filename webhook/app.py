@@ -1,38 +1,26 @@
 """skyforge.labs webhook service: ``gunicorn -c webhook/gunicorn.conf.py "webhook:create_app()"``.
 
-Extension seams for later features:
-
-* ``webhook.extensions.OPTIONAL_MODULES``: a module listed there that exists is imported
-  before the config is parsed (so it can call ``webhook.config.register_section('auth',
-  parser)``) and its ``init_app(app)`` is called after the core blueprints are registered.
-* ``register_blueprint(factory)`` adds a blueprint factory for every app created afterwards.
-* ``webhook.domain.runs.submit_run`` / ``cancel_run`` are the functions triggers call.
+Everything the app has is installed here, in this order, by explicit calls: nothing
+registers itself on import. A new feature adds its blueprint or ``init_app`` call here and,
+if it owns a config section, its parser to ``webhook.config.EXTRA_SECTIONS``.
 """
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from . import config as config_mod
-from . import extensions as extensions_mod
-from .domain.runs import ApiError
+from .errors import ApiError
+from .http import api, auth, hardening
+from .http.dashboard import views as dashboard
 from .http.events import Notifier
+from .http.hooks import views as hooks
 from .http.metrics import make_registry
 from .http.state import KEY, Services
 from .http.streams import StreamLimiter
-from .store import open_store
-
-_BLUEPRINT_FACTORIES = []
-
-
-def register_blueprint(factory):
-    _BLUEPRINT_FACTORIES.append(factory)
-
+from .store.backends import open_store
 
 def create_app(config=None):
     """Build the Flask app from ``config`` (a Config, a path, or $SKYFORGE_CONFIG)."""
-    from .http.api import make_api_blueprint, make_health_blueprint
-
-    extensions = extensions_mod.load()
     if not isinstance(config, config_mod.Config):
         config = config_mod.load(config)
     app = Flask(__name__)
@@ -44,8 +32,8 @@ def create_app(config=None):
                                    metrics=make_registry(config, store),
                                    streams=StreamLimiter(config.server["max_streams"],
                                                          config.server["max_streams_per_token"]))
-    for factory in [make_api_blueprint, make_health_blueprint] + _BLUEPRINT_FACTORIES:
-        app.register_blueprint(factory())
+    app.register_blueprint(api.make_api_blueprint())
+    app.register_blueprint(api.make_health_blueprint())
 
     @app.errorhandler(ApiError)
     def api_error(exc):
@@ -60,10 +48,12 @@ def create_app(config=None):
     def http_error(exc):
         resp = jsonify({"error": exc.description, "status": exc.code})
         resp.status_code = exc.code
+        # keep what the exception says besides its body: Allow on a 405 (RFC 9110)
+        resp.headers.update((k, v) for k, v in exc.get_headers() if k.lower() != "content-type")
         return resp
 
-    for module in extensions:
-        init = getattr(module, "init_app", None)
-        if init:
-            init(app)
+    auth.init_app(app)       # the token check runs before any other request hook
+    hardening.install(app)   # the service is exposed: hostile bodies get 4xx, never 500
+    hooks.init_app(app)
+    dashboard.init_app(app)
     return app

@@ -1,8 +1,8 @@
 """Service configuration: a YAML file named by SKYFORGE_CONFIG, validated strictly.
 
 Every section is described by a small schema (key -> (type, default)); unknown keys are
-errors that name the key and the file.  Later features add top-level sections (``auth``,
-``hooks``, ``rules``) with :func:`register_section` instead of editing this module.
+errors that name the key and the file.  The sections of the optional features (``auth``,
+``hooks``, ``rules``) are parsed by their own modules, listed in ``EXTRA_SECTIONS``.
 """
 
 import dataclasses
@@ -17,14 +17,13 @@ import yaml
 
 from .domain.run_env import DEFAULT_PASS_ENV
 from .domain.schema_regex import anchored_schema
+from .errors import ConfigError
+from .http import auth_settings
+from .http.hooks import settings as hook_settings
 
 CONFIG_ENV = "SKYFORGE_CONFIG"
 CATALOG_NAME = re.compile(r"[A-Za-z0-9_-]+")
 BIND_ENV = "SKYFORGE_BIND"
-
-
-class ConfigError(ValueError):
-    """The configuration is wrong; the message says where and how to fix it."""
 
 
 _NUM = (int, float)
@@ -91,17 +90,19 @@ PLAYBOOK_KEYS = {
     "on_cancel": ((str, type(None)), None),
     "env": (dict, {}),
     "description": (str, ""),
+    # var -> {name: file}: the client picks a file by name, never gives a path
+    "files": (dict, {}),
 }
 
 TOP_LEVEL = {"data_dir", "playbooks"} | set(SECTIONS)
 
+# the sections of the optional features, parsed into ``Config.extra``:
 # name -> parser(value, where: str, config_dir: str) -> parsed value
-_EXTRA_SECTIONS: Dict[str, Callable[[Any, str, str], Any]] = {}
-
-
-def register_section(name: str, parser: Callable[[Any, str, str], Any]) -> None:
-    """Let a feature own a top-level config key (e.g. ``auth``); parsed into ``extra``."""
-    _EXTRA_SECTIONS[name] = parser
+EXTRA_SECTIONS: Dict[str, Callable[[Any, str, str], Any]] = {
+    "auth": auth_settings.parse_section,
+    "hooks": hook_settings.parse_hooks,
+    "rules": hook_settings.parse_rules,
+}
 
 
 @dataclasses.dataclass
@@ -116,6 +117,7 @@ class PlaybookEntry:
     on_cancel: Any
     env: dict
     description: str
+    files: dict = dataclasses.field(default_factory=dict)
     validator: Any = dataclasses.field(repr=False, default=None)
     lock_expr: Any = dataclasses.field(repr=False, default=None)
 
@@ -186,6 +188,25 @@ def _resolve(path, base):
     return os.path.normpath(os.path.join(base, os.path.expanduser(path)))
 
 
+def _files(files, schema, where, base):
+    """Resolve ``files`` (var -> {name: file}) against the config's directory and make each
+    such var a string limited to its names in (a copy of) ``schema``, so a request naming
+    anything else gets 422 listing the names."""
+    resolved, props = {}, dict(schema.get("properties") or {})
+    for var, table in files.items():
+        if not isinstance(table, dict) or not table:
+            raise ConfigError(f"{where}.files.{var}: a mapping of names to files")
+        resolved[var] = {}
+        for name, path in table.items():
+            if not isinstance(path, str) or not os.path.isfile(_resolve(path, base)):
+                raise ConfigError(f"{where}.files.{var}.{name}: no file '{path}' (relative "
+                                  "to the config file's directory)")
+            resolved[var][str(name)] = _resolve(path, base)
+        described = {k: v for k, v in (props.get(var) or {}).items() if k == "description"}
+        props[var] = dict(described, type="string", enum=sorted(resolved[var]))
+    return resolved, (dict(schema, properties=props) if files else schema)
+
+
 def _playbook(name, raw, where, base):
     entry = _section(raw, PLAYBOOK_KEYS, where)
     if not entry["playbook"]:
@@ -196,6 +217,7 @@ def _playbook(name, raw, where, base):
             entry[key] = _resolve(entry[key], base)
     if entry["timeout"] <= 0:
         raise ConfigError(f"{where}.timeout: must be > 0 seconds")
+    entry["files"], entry["schema"] = _files(entry["files"], entry["schema"], where, base)
     try:
         jsonschema.Draft202012Validator.check_schema(entry["schema"])
     except jsonschema.SchemaError as exc:
@@ -223,8 +245,8 @@ def parse(raw: Any, path: str) -> Config:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: the top level must be a mapping")
     for key in raw:
-        if key not in TOP_LEVEL and key not in _EXTRA_SECTIONS:
-            known = sorted(TOP_LEVEL | set(_EXTRA_SECTIONS))
+        if key not in TOP_LEVEL and key not in EXTRA_SECTIONS:
+            known = sorted(TOP_LEVEL | set(EXTRA_SECTIONS))
             raise ConfigError(f"{where}: unknown key '{key}' (known: {', '.join(known)})")
     sections = {name: _section(raw.get(name), schema, f"{where}: {name}")
                 for name, schema in SECTIONS.items()}
@@ -250,15 +272,13 @@ def parse(raw: Any, path: str) -> Config:
     if sections["worker"]["slots"] < 1:
         raise ConfigError(f"{where}: worker.slots: must be at least 1")
     extra = {name: parser(raw[name], f"{where}: {name}", base)
-             for name, parser in _EXTRA_SECTIONS.items() if name in raw}
+             for name, parser in EXTRA_SECTIONS.items() if name in raw}
     return Config(path=os.path.abspath(path), data_dir=_resolve(data_dir, base),
                   playbooks=playbooks, extra=extra, **sections)
 
 
 def load(path: str = None) -> Config:
     """Load the file named by ``path`` or by $SKYFORGE_CONFIG."""
-    from . import extensions
-    extensions.load()  # features that own config sections register them on import
     path = path or os.environ.get(CONFIG_ENV)
     if not path:
         raise ConfigError(f"no configuration: set {CONFIG_ENV} to the path of a YAML config file")

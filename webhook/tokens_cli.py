@@ -11,7 +11,7 @@ import sys
 
 import yaml
 
-from .http.auth import NAME_RE, ROLES, digest
+from .http.auth_settings import NAME_RE, ROLES, digest
 
 PREFIX = "sfw_"
 

@@ -210,40 +210,19 @@ warnings:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.skyforge.labs.plugins.module_utils.c9s.contract import API_VERSIONS, NAMING
-from ansible_collections.skyforge.labs.plugins.module_utils.c9s.output import render
-from ansible_collections.skyforge.labs.plugins.module_utils.c9s.plan import DEFAULT_MAX_CONFIGMAP_BYTES
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.render_args import ARGUMENT_SPEC, render_params
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.common.yaml_text import HAS_YAML
 
 
 def run_module():
-    module = AnsibleModule(
-        argument_spec=dict(
-            src=dict(type="path", required=True),
-            dest=dict(type="path", required=True),
-            namespace=dict(type="str", required=True),
-            name=dict(type="str"),
-            api_version=dict(type="str", default=API_VERSIONS[0], choices=list(API_VERSIONS)),
-            max_configmap_bytes=dict(type="int", default=DEFAULT_MAX_CONFIGMAP_BYTES),
-            large_file_url=dict(type="str"),
-            labels=dict(type="dict", default={}),
-            expose=dict(type="dict"),
-            status_probes=dict(type="dict"),
-            naming=dict(type="str", default="global", choices=list(NAMING)),
-        ),
-        supports_check_mode=True,
-    )
+    # The action plugin of the same name runs the render in the controller process when
+    # the task runs there; this module is the path for any other target.
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"))
-    params = module.params
     try:
-        result = render(
-            params["src"], params["dest"], params["namespace"], check_mode=module.check_mode,
-            diff=module._diff, name=params["name"], api_version=params["api_version"],
-            max_configmap_bytes=params["max_configmap_bytes"],
-            large_file_url=params["large_file_url"], labels=params["labels"],
-            expose=params["expose"], status_probes=params["status_probes"], naming=params["naming"])
+        result = render_params(module.params, module.check_mode, module._diff)
     except LabError as exc:
         module.fail_json(msg=exc.message)
     # module.warn() is how warnings reach the task result (as `warnings`) and the screen;

@@ -13,7 +13,7 @@ from tests.webhook import hook_helpers as H
 from tests.webhook.conftest import ROOT
 from tests.webhook.hook_helpers import authed_service  # noqa: F401 (fixture)
 from webhook import config
-from webhook.http import auth
+from webhook.http import auth, auth_settings
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ def test_no_tokens_configured_denies_everything_but_health(authed_service):
 
 
 def test_lookup_compares_every_digest_without_early_exit(monkeypatch):
-    tokens = [auth.Token(f"t{i}", "viewer", hashlib.sha256(f"tok{i}".encode()).hexdigest())
+    tokens = [auth_settings.Token(f"t{i}", "viewer", hashlib.sha256(f"tok{i}".encode()).hexdigest())
               for i in range(5)]
     calls = []
     real = hmac.compare_digest
@@ -166,3 +166,17 @@ def test_token_cli_output_works_in_the_config(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "webhook.tokens_cli", "--name", "a b",
                           "--role", "operator"], cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode == 2 and "--name" in bad.stderr
+
+
+def test_the_body_limit_does_not_depend_on_the_token_check(tmp_path, monkeypatch):
+    # create_app installs the body protection itself: an app without the token check
+    # still answers an oversized body with the 413 that names the limit
+    from webhook.app import create_app
+    from tests.webhook.conftest import write_config
+    monkeypatch.setattr(auth, "init_app", lambda app: None)
+    app = create_app(write_config(str(tmp_path), server={"max_body_bytes": 1000}))
+    assert not any(f.__module__ == auth.__name__ for f in app.before_request_funcs[None])
+    answer = app.test_client().post("/api/v1/runs", data=b"{" + b" " * 2000 + b"}",
+                                    content_type="application/json")
+    assert answer.status_code == 413
+    assert "server.max_body_bytes" in answer.get_json()["error"]

@@ -18,6 +18,8 @@ def _example_catalog():
         for key in ("playbook", "inventory", "cwd"):
             if key in entry:
                 entry[key] = os.path.normpath(os.path.join(base, entry[key]))
+        entry["files"] = {var: {n: os.path.normpath(os.path.join(base, f)) for n, f in t.items()}
+                          for var, t in entry.get("files", {}).items()}
         playbooks[name] = entry
     return playbooks, example["executor"]
 
@@ -26,12 +28,11 @@ def test_lab_render_from_the_example_catalog_renders_the_example_lab(make_servic
     playbooks, executor = _example_catalog()
     executor = dict(executor, env=dict(executor["env"], ANSIBLE_COLLECTIONS_PATH=os.path.join(
         ROOT, ".skyforge", "collections")))
-    # the worker was started from elsewhere: relative paths in vars must still mean the
-    # catalog entry's cwd (the collection root), not the worker's directory
+    # the worker was started from elsewhere: the example's name still means its file
     svc = make_service(playbooks=playbooks, executor=executor, worker_env={"PWD": str(tmp_path)})
     # output is keyed by lab_name, the catalog entry's lock
     out_dir = os.path.join(ROOT, "out", "webhook-frr")
-    run = svc.submit("lab_render", vars={"topology": "examples/frr-small/topology.yml",
+    run = svc.submit("lab_render", vars={"topology": "frr-small",
                                           "lab_name": "webhook-frr", "namespace": "lab-webhook"})
     final = svc.wait(run["id"], timeout=300)
     stdout = svc.request("GET", "/api/v1/runs/%s/stdout" % run["id"])[1]
@@ -54,7 +55,7 @@ def test_host_check_from_the_example_catalog_checks_images_and_this_host(make_se
     executor = dict(executor, env=dict(executor["env"], ANSIBLE_COLLECTIONS_PATH=os.path.join(
         ROOT, ".skyforge", "collections")))
     svc = make_service(playbooks=playbooks, executor=executor)
-    run = svc.submit("host_check", vars={"topology": "examples/frr-small/topology.yml", "fail_on": "never"})
+    run = svc.submit("host_check", vars={"topology": "frr-small", "fail_on": "never"})
     final = svc.wait(run["id"], timeout=300)
     stdout = svc.request("GET", "/api/v1/runs/%s/stdout" % run["id"])[1]
     assert final["status"] == "successful", stdout[-3000:]
@@ -78,7 +79,7 @@ def test_a_deploy_started_from_the_webhook_is_canceled_and_cleaned_off_the_clust
     svc = make_service(playbooks=playbooks, executor=executor)
     kubelet.run(boot=0.5, hold={"c1"})
     run = svc.submit("lab_deploy", vars={
-        "topology": "examples/multi-vendor/topology.yml", "lab_name": "multi-vendor",
+        "topology": "multi-vendor", "lab_name": "multi-vendor",
         "namespace": c9s_namespace, "api_version": c9s_manager.api_version})
     kubelet.wait_deployments(["c1", "h1", "r1", "r2", "r3"], topology="multi-vendor", timeout=240)
     core = client.CoreV1Api(control_plane.api_client())

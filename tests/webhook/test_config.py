@@ -70,13 +70,21 @@ def test_bind_from_environment(tmp_path, monkeypatch):
     assert cfg.bind == "127.0.0.1:1234"
 
 
-def test_registered_sections_are_accepted(tmp_path):
-    config.register_section("test_extra", lambda value, where, base: {"got": value})
-    try:
-        cfg = config.load(write(tmp_path, "test_extra: 3\n"))
-        assert cfg.extra["test_extra"] == {"got": 3}
-    finally:
-        config._EXTRA_SECTIONS.pop("test_extra")
+def test_the_feature_sections_are_parsed_without_importing_them_first(tmp_path):
+    # no import-time registration: a fresh interpreter that imports only the config knows
+    # the auth, hooks and rules sections, and neither it nor the worker loads Flask
+    path = write(tmp_path, "auth:\n  anonymous_role: viewer\nhooks:\n  github:\n"
+                           "    secret: s3cret\nrules: []\nbogus: 1\n")
+    code = ("import sys\nfrom webhook import config\nimport webhook.worker.worker\n"
+            "try:\n    config.load(sys.argv[1])\nexcept config.ConfigError as exc:\n"
+            "    print(exc)\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug')))\n")
+    out = subprocess.run([sys.executable, "-c", code, path], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60, check=True).stdout.splitlines()
+    assert "unknown key 'bogus'" in out[0] and "auth, cancel," in out[0] and "hooks," in out[0]
+    assert out[1] == "[]"
+    cfg = config.load(write(tmp_path, "auth:\n  anonymous_role: viewer\nrules: []\n", "ok.yml"))
+    assert cfg.extra["auth"].anonymous_role == "viewer" and cfg.extra["rules"] == []
 
 
 def test_check_config_cli_reports_errors(tmp_path):
@@ -97,12 +105,15 @@ def test_example_config_is_valid_and_covers_the_collection_playbooks():
     deploy = cfg.playbooks["lab_deploy"]
     assert deploy.lock_expr.search({"vars": {"lab_name": "l1"}}) == "l1"
     assert deploy.on_cancel == "lab_destroy"
-    good = {"topology": "examples/frr-small/topology.yml", "lab_name": "lab-1", "namespace": "lab-1"}
+    good = {"topology": "frr-small", "lab_name": "lab-1", "namespace": "lab-1"}
+    assert deploy.files["topology"]["frr-small"] == os.path.join(ROOT, "examples", "frr-small",
+                                                                 "topology.yml")
     assert list(deploy.validator.iter_errors(good)) == []
     # the on_cancel clean-up (lab_destroy) gets the deploy's vars: they must name the namespace
     assert set(cfg.playbooks["lab_destroy"].schema["required"]) <= set(good)
     for bad in ({"lab_name": "lab-1"}, {"topology": good["topology"], "lab_name": "lab-1"},
                 dict(good, topology="/etc/passwd"),
+                dict(good, topology="examples/frr-small/topology.yml"),
                 dict(good, topology="examples/../../etc/x.yml"), dict(good, output_dir="/tmp"),
                 dict(good, lab_name="Bad_Name")):
         assert list(deploy.validator.iter_errors(bad)), bad

@@ -1,6 +1,8 @@
 """SQLite store semantics: claim order, lock keys, atomicity across processes, recovery."""
 
 import multiprocessing
+import os
+import sqlite3
 import time
 import uuid
 
@@ -173,6 +175,7 @@ def test_submit_returns_the_stored_row(store):
 def test_worker_prune_removes_run_directories(tmp_path):
     import os
     from webhook import config
+    from webhook.worker import housekeeping
     from webhook.worker.worker import Worker
     cfg_path = tmp_path / "config.yml"
     cfg_path.write_text("data_dir: data\nretention: {finished_runs: 0}\n")
@@ -185,7 +188,7 @@ def test_worker_prune_removes_run_directories(tmp_path):
     run_dir = os.path.join(cfg.runs_dir, run_id, "artifacts")
     os.makedirs(run_dir)
     time.sleep(0.01)
-    worker._prune()
+    housekeeping.prune(worker)
     assert not os.path.exists(os.path.join(cfg.runs_dir, run_id))
     assert worker.store.get_run(run_id) is None
 
@@ -205,3 +208,66 @@ def test_many_processes_can_create_the_same_new_database_at_once(tmp_path, opene
         with spawned(_open_at, [(opener, path, barrier)] * 8) as procs:
             pass
         assert [proc.exitcode for proc in procs] == [0] * 8
+
+
+def test_a_slot_survives_a_store_that_refuses_to_record_a_failed_run(tmp_path):
+    # the run's playbook left the catalog, so the worker finishes it in error; the store
+    # refuses that twice (once in the run, once in the slot's error path): the slot retries,
+    # records the run, and goes on to claim the next one
+    from webhook import config
+    from webhook.worker import housekeeping
+    from webhook.worker.worker import Worker
+
+    class RefusingStore(SqliteStore):
+        refusals = 2
+
+        def finish(self, *args, **kwargs):
+            if self.refusals:
+                self.refusals -= 1
+                raise sqlite3.OperationalError("disk I/O error")
+            return super().finish(*args, **kwargs)
+
+    cfg_path = tmp_path / "config.yml"
+    cfg_path.write_text("data_dir: data\nworker: {slots: 1}\n")
+    cfg = config.load(str(cfg_path))
+    store = RefusingStore(cfg.db_path)
+    worker = Worker(cfg, store=store)
+    first = queue(store)
+    worker.start()
+    try:
+        deadline = time.time() + 30
+        while store.get_run(first)["status"] == "running" or store.refusals:
+            assert time.time() < deadline, store.get_run(first)
+            time.sleep(0.05)
+        assert store.get_run(first)["status"] == "error"
+        assert store.get_run(first)["result"]["reason"] == "worker error"
+        second = queue(store)
+        while store.get_run(second)["status"] in ("queued", "running"):
+            assert time.time() < deadline, store.get_run(second)
+            time.sleep(0.05)
+        assert "no longer in the catalog" in store.get_run(second)["result"]["reason"]
+        assert all(slot.is_alive() for slot in worker.slots)
+    finally:
+        worker.stop(interrupt=True)
+        worker.wait()
+
+
+def test_a_store_opened_before_a_fork_writes_in_the_child(tmp_path):
+    # gunicorn with preload forks after the app (and its store) exists: the child's first
+    # write replaces the flock file and the thread lock, and must release what it took
+    store = SqliteStore(str(tmp_path / "db.sqlite3"))
+    queue(store)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            queue(store)
+            queue(store)
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert store.list_runs()[1] == 3
+    queue(store)   # the parent's own lock is untouched
+    assert store.list_runs()[1] == 4

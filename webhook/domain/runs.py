@@ -11,31 +11,12 @@ import time
 import uuid
 from datetime import datetime, timezone
 
+from ..errors import ApiError
 from . import secret_vars, targets, vars_policy
 from ..store import IdempotencyConflict, QueueFull
 
 REQUEST_KEYS = {"playbook", "vars", "limit", "tags", "priority"}
 PRIORITY_RANGE = (-100, 100)
-
-# check(entry, cleaned_request) callables run after the built-in validation of every
-# submission (API and triggers alike); they raise ApiError to refuse it.
-_REQUEST_CHECKS = []
-
-
-def register_request_check(check):
-    _REQUEST_CHECKS.append(check)
-
-
-class ApiError(Exception):
-    def __init__(self, status, message, headers=None, **extra):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or {}
-        self.extra = extra
-
-    def body(self):
-        return dict({"error": self.message, "status": self.status}, **self.extra)
 
 
 def _json_path(path):
@@ -82,14 +63,14 @@ def normalise_request(config, request):
         except ValueError as exc:
             raise ApiError(422, str(exc), path="$.tags") from None
     priority = request.get("priority", config.queue["default_priority"])
+    if isinstance(priority, float) and priority.is_integer():
+        priority = int(priority)   # JSON has one number type: 5.0 is the integer 5
     if isinstance(priority, bool) or not isinstance(priority, int) \
             or not PRIORITY_RANGE[0] <= priority <= PRIORITY_RANGE[1]:
         raise ApiError(422, f"'priority' must be an integer from {PRIORITY_RANGE[0]} to "
                             f"{PRIORITY_RANGE[1]}", path="$.priority")
     clean = {"playbook": name, "vars": run_vars, "limit": limit, "tags": tags or None,
              "priority": priority}
-    for check in _REQUEST_CHECKS:
-        check(entry, clean)
     return entry, clean
 
 

@@ -14,6 +14,7 @@ templatable; :func:`trusted_paths` names them.
 
 import re
 
+from ..errors import ApiError
 from .schema_regex import ecma_search
 
 ALLOW_TEMPLATES = "x-skyforge-allow-templates"
@@ -66,7 +67,6 @@ def _allows(schemas):
 
 
 def _refuse(path, message):
-    from .runs import ApiError  # service calls check(): import here, not at load
     raise ApiError(422, f"{_path(path)}: {message}", path=_path(path))
 
 

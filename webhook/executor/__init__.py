@@ -1,9 +1,11 @@
 """Executors run one catalog playbook for a run and report its events.
 
-The interface is small so a Kubernetes Job executor can sit next to the local one:
-``execute(job, sink, should_stop) -> Outcome``.  ``sink(events)`` receives lists of
-``(type, data, ts)`` in order; ``should_stop()`` returns None or a reason ('cancel',
-'timeout', 'shutdown') and the executor must then stop every process of the run.
+The interface is small so a Kubernetes Job executor can sit next to the local one
+(``backends.make_executor`` picks one): ``execute(job, sink, should_stop, on_started) ->
+Outcome``.  ``sink(events)`` receives lists of ``(type, data, ts)`` in order;
+``should_stop()`` returns None or a reason ('cancel', 'timeout', 'shutdown', 'lost') and
+the executor must then stop every process of the run; ``on_started(pid, isolation)`` is
+called once the run's process exists.
 """
 
 import abc
@@ -47,12 +49,3 @@ class Executor(abc.ABC):
 
     def discard(self, run_id) -> None:
         """Remove what a run that died with its worker left outside its run dir."""
-
-
-def make_executor(config):
-    kind = config.executor["type"]
-    if kind == "ansible-runner":
-        from .runner import RunnerExecutor
-        return RunnerExecutor(config)
-    raise ValueError(f"{config.path}: executor.type: unknown executor '{kind}' "
-                     "(known: ansible-runner)")

@@ -49,3 +49,10 @@ def dump(extravars, trusted_paths=frozenset()):
     name the string values that stay templatable."""
     return yaml.dump(_mark(extravars, frozenset(trusted_paths), ()), Dumper=_UnsafeDumper,
                      allow_unicode=False, default_flow_style=False, sort_keys=True, width=1 << 30)
+
+
+def with_files(extravars, files):
+    """The run's vars with each name the catalog maps to a file (``files``: var -> {name:
+    file}) replaced by that file; the request only ever chose among the names."""
+    return dict(extravars, **{var: table[extravars[var]] for var, table in files.items()
+                              if extravars.get(var) in table})

@@ -50,7 +50,7 @@ class RunnerExecutor(Executor):
         path = os.path.join(private, "extravars.yml")
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(extravars.dump(job.extravars,
+            handle.write(extravars.dump(extravars.with_files(job.extravars, job.entry.files),
                                         vars_policy.trusted_paths(job.entry.schema,
                                                                   job.extravars)))
         return {

@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 
+from ..files import atomic_write
 from . import procs
 from .masking import Masker
 
@@ -71,10 +72,7 @@ class Shim:
             return
         data.pop("env", None)
         data = self.mask(data)
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(data, handle)
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps(data).encode("utf-8"))
 
     def reap_orphans(self):
         """Orphans re-parent to us; collect their exit status so no zombie lingers."""

@@ -9,25 +9,26 @@ from flask import Blueprint, Response, jsonify, request, stream_with_context
 from . import events as ev
 from .metrics import render
 from .openapi import openapi_document
-from ..domain.runs import ApiError, cancel_run, iso, run_view, submit_run
+from ..domain.runs import cancel_run, iso, run_view, submit_run
 from .state import services
-from ..store import STATES
+from ..errors import ApiError
+from ..store import STATES, worker_alive
 from .streams import bounded
 
 API = "/api/v1"
 MAX_PAGE = 500
 MAX_SEQ = 2 ** 62   # sequence numbers are SQLite integers (64-bit signed)
-SEQ = re.compile(r"[0-9]{1,19}")
+SEQ = re.compile(r"[0-9]{1,18}")   # below MAX_SEQ, and the document's pattern says the same
+INTEGER = re.compile(r"-?[0-9]{1,30}")   # int() alone would also take ' 5', '+5', '1_0', '٣'
 
 
 def _int_arg(name, default, low, high):
     raw = request.args.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, f"query parameter '{name}' must be an integer, got '{raw}'") from None
+    if not INTEGER.fullmatch(raw):
+        raise ApiError(400, f"query parameter '{name}' must be an integer, got '{raw[:40]}'")
+    value = int(raw)
     if not low <= value <= high:
         raise ApiError(400, f"query parameter '{name}' must be between {low} and {high}")
     return value
@@ -72,7 +73,7 @@ def make_api_blueprint():
     def list_runs():
         svc = services()
         status = request.args.get("status")
-        if status and status not in STATES:
+        if status is not None and status not in STATES:
             raise ApiError(400, f"unknown status '{status}' (one of {', '.join(STATES)})")
         limit = _int_arg("limit", 50, 1, MAX_PAGE)
         offset = _int_arg("offset", 0, 0, 10 ** 9)
@@ -94,22 +95,22 @@ def make_api_blueprint():
         svc = services()
         _run_or_404(run_id)
         cfg = svc.config.events
+        raw = request.headers.get("Last-Event-ID", "0")   # checked in both modes
+        if not SEQ.fullmatch(raw):
+            raise ApiError(400, "Last-Event-ID must be an event sequence number (at most 18 "
+                                f"digits), got '{raw[:40]}'")
         want_json = "after" in request.args or \
             request.accept_mimetypes.best_match(["text/event-stream", "application/json"]) \
             == "application/json"
+        limit = _int_arg("limit", cfg["page_size"], 1, MAX_PAGE)   # checked in both modes
         if want_json:
             after = _int_arg("after", 0, 0, MAX_SEQ)
-            limit = _int_arg("limit", cfg["page_size"], 1, MAX_PAGE)
             items = svc.store.events_after(run_id, after, limit)
             run = svc.store.get_run(run_id)
             last = items[-1]["seq"] if items else after
             return jsonify({"events": [ev.envelope(e) for e in items], "after": after,
                             "next_after": last, "more": len(items) == limit,
                             "finished": ev.run_closed(run) and run["last_seq"] <= last})
-        raw = request.headers.get("Last-Event-ID") or "0"
-        if not SEQ.fullmatch(raw) or int(raw) > MAX_SEQ:
-            raise ApiError(400, f"Last-Event-ID must be an event sequence number from 0 to "
-                                f"{MAX_SEQ}, got '{raw[:40]}'")
         after = int(raw)
         stream = bounded(ev.sse(svc.store, svc.notifier, run_id, after, cfg["page_size"],
                                 cfg["keepalive"]))
@@ -144,7 +145,7 @@ def make_api_blueprint():
         dead_after = svc.config.worker["dead_after"]
         workers = []
         for w in svc.store.workers():
-            alive = w["stopped_at"] is None and now - (w["heartbeat_at"] or 0) < dead_after
+            alive = worker_alive(w, now, dead_after)
             workers.append({"id": w["id"], "host": w["host"], "pid": w["pid"], "alive": alive,
                             "started_at": iso(w["started_at"]),
                             "last_heartbeat": iso(w["heartbeat_at"]),
@@ -165,7 +166,7 @@ def make_api_blueprint():
 
     @bp.get("/openapi.json")
     def openapi():
-        return jsonify(openapi_document())
+        return jsonify(openapi_document(services().config))
 
     return bp
 
@@ -187,8 +188,8 @@ def make_health_blueprint():
             problems.append(f"store unreachable: {exc}")
             return jsonify({"ready": False, "problems": problems}), 503
         now = time.time()
-        alive = [w for w in svc.store.workers() if w["stopped_at"] is None
-                 and now - (w["heartbeat_at"] or 0) < svc.config.worker["dead_after"]]
+        alive = [w for w in svc.store.workers()
+                 if worker_alive(w, now, svc.config.worker["dead_after"])]
         if not alive:
             problems.append("no live worker: start `python -m webhook worker`")
         return jsonify({"ready": not problems, "problems": problems,

@@ -20,98 +20,18 @@ Who may do what (the policy is a table, first match wins):
 request that sends a wrong token is still refused (401), never downgraded.
 """
 
-import dataclasses
-import hashlib
 import hmac
-import re
 from typing import Optional
 
 from flask import Blueprint, g, jsonify, request
 
-from .. import config as config_mod
-from ..config import ConfigError
+from .auth_settings import RANK, AuthConfig, Token, digest, settings_of
+from .state import KEY, services
 
-ROLES = ("viewer", "operator", "admin")
-RANK = {role: n for n, role in enumerate(ROLES)}
 OPEN = None
 HOOK = "hook"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
-NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 REALM = 'Bearer realm="skyforge"'
-
-
-@dataclasses.dataclass(frozen=True)
-class Token:
-    name: str
-    role: str
-    sha256: str = dataclasses.field(repr=False)
-
-
-@dataclasses.dataclass(frozen=True)
-class AuthConfig:
-    tokens: tuple = ()
-    anonymous_role: Optional[str] = None
-    open_metrics: bool = False
-
-
-def _role(value, where):
-    if value not in ROLES:
-        raise ConfigError(f"{where}: role must be one of {', '.join(ROLES)}, got {value!r}")
-    return value
-
-
-def parse_section(raw, where, _base=None) -> AuthConfig:
-    """Validate the ``auth`` section (unknown keys are errors, like the core sections)."""
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping with tokens, anonymous_role, "
-                          "open_metrics")
-    known = {"tokens", "anonymous_role", "open_metrics"}
-    for key in raw:
-        if key not in known:
-            raise ConfigError(f"{where}: unknown key '{key}' (known: {', '.join(sorted(known))})")
-    tokens_raw = raw.get("tokens") or []
-    if not isinstance(tokens_raw, list):
-        raise ConfigError(f"{where}.tokens: expected a list of {{name, role, sha256}}")
-    tokens, names, digests = [], set(), set()
-    for n, item in enumerate(tokens_raw):
-        at = f"{where}.tokens[{n}]"
-        if not isinstance(item, dict):
-            raise ConfigError(f"{at}: expected a mapping {{name, role, sha256}}")
-        extra = sorted(set(item) - {"name", "role", "sha256"})
-        if extra:
-            raise ConfigError(f"{at}: unknown key '{extra[0]}' (known: name, role, sha256); "
-                              "the config holds the token's SHA-256, never the token")
-        name, digest = item.get("name"), item.get("sha256")
-        if not isinstance(name, str) or not NAME_RE.fullmatch(name):
-            raise ConfigError(f"{at}.name: a short name of letters, digits, '_.@-' is required")
-        if not isinstance(digest, str) or not _HEX64.fullmatch(digest):
-            raise ConfigError(f"{at}.sha256: must be 64 hex digits (the SHA-256 of the token; "
-                              "`python -m webhook token --name NAME --role ROLE` prints it)")
-        if name in names:
-            raise ConfigError(f"{at}.name: '{name}' is used twice")
-        if digest.lower() in digests:
-            raise ConfigError(f"{at}.sha256: the same token is configured twice")
-        names.add(name)
-        digests.add(digest.lower())
-        tokens.append(Token(name=name, role=_role(item.get("role"), f"{at}.role"),
-                            sha256=digest.lower()))
-    anonymous = raw.get("anonymous_role")
-    if anonymous is not None:
-        _role(anonymous, f"{where}.anonymous_role")
-    open_metrics = raw.get("open_metrics", False)
-    if not isinstance(open_metrics, bool):
-        raise ConfigError(f"{where}.open_metrics: expected a boolean")
-    return AuthConfig(tokens=tuple(tokens), anonymous_role=anonymous, open_metrics=open_metrics)
-
-
-config_mod.register_section("auth", parse_section)
-
-
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def find_token(presented: str, tokens) -> Optional[Token]:
@@ -176,10 +96,6 @@ def check(method, path, header, settings: AuthConfig):
     return name, role
 
 
-def settings_of(app_config) -> AuthConfig:
-    return app_config.extra.get("auth") or AuthConfig()
-
-
 def make_blueprint():
     bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
 
@@ -189,7 +105,6 @@ def make_blueprint():
 
     @bp.get("/tokens")
     def tokens():
-        from .state import services
         items = [{"name": t.name, "role": t.role}
                  for t in settings_of(services().config).tokens]
         return jsonify({"items": items})
@@ -197,22 +112,8 @@ def make_blueprint():
     return bp
 
 
-OPENAPI_PATHS = {
-    "/api/v1/auth/whoami": {"get": {
-        "summary": "The caller's token name and role (viewer or higher)",
-        "responses": {"200": {"description": "{name, role}"}, "401": {"description": "no token"}}}},
-    "/api/v1/auth/tokens": {"get": {
-        "summary": "Configured token names and roles, never digests (admin)",
-        "responses": {"200": {"description": "{items: [{name, role}]}"},
-                      "403": {"description": "not an admin"}}}},
-}
-
-
 def init_app(app):
-    from . import hardening
-    from .openapi import register_paths
-    from .state import KEY
-
+    """The token check runs before every request (create_app installs it first)."""
     settings = settings_of(app.extensions[KEY].config)
 
     @app.before_request
@@ -231,6 +132,4 @@ def init_app(app):
         return None
 
     app.register_blueprint(make_blueprint())
-    register_paths(OPENAPI_PATHS)
-    hardening.install(app)  # the service is exposed: hostile bodies get 4xx, never 500
 

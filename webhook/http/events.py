@@ -2,7 +2,13 @@
 
 One thread per server process polls SQLite's ``data_version`` (a read of shared memory, no
 disk I/O) every ``events.poll_interval`` and wakes every waiting stream when any process has
-committed; each stream then reads only the events after its last sequence number.
+committed; each stream then reads only the events after its last sequence number. A stream
+reads the store only when woken: a keep-alive is written without a query.
+
+``data_version`` only moves for commits of *other* connections, so it is read on a
+connection that never writes (``Store.change_token``): read on the connection this process
+writes with, the API's own commits (a queued run canceled, a hook's run queued) never woke
+anyone and streams showed them only at their next keep-alive.
 """
 
 import contextlib
@@ -56,10 +62,10 @@ class Notifier:
                 token = self.store.change_token()
                 if token == last:
                     continue
-                last = token
                 changed = self._changed_runs()
             except Exception:
-                continue
+                continue   # the change stays unseen (``last`` is kept): retried next poll
+            last = token
             with self.cond:
                 self.generation += 1
                 self.cond.notify_all()
@@ -144,21 +150,25 @@ def follow(store, notifier, run_id, after, page, keepalive):
                 last_sent = time.monotonic()
             if len(events) == page:
                 continue
-            if not events:
-                run = store.get_run(run_id)
-                if run_closed(run):
-                    # the final status and run.finished commit together: drain what is left
-                    tail = store.events_after(run_id, after, page)
-                    if not tail:
-                        yield "end", run
-                        return
-                    continue
-            idle = time.monotonic() - last_sent
-            if idle >= keepalive:
-                yield "keepalive", None
-                last_sent = time.monotonic()
-                idle = 0.0
-            generation = notifier.wait_run(watch, generation, keepalive - idle)
+            # checked after every read, not only an empty one: run.finished is the run's last
+            # commit, so a stream that has just sent it gets no further wake-up to end on
+            run = store.get_run(run_id)
+            if run_closed(run):
+                # the final status and run.finished commit together: drain what is left
+                if not store.events_after(run_id, after, page):
+                    yield "end", run
+                    return
+                continue
+            while True:
+                idle = time.monotonic() - last_sent
+                if idle >= keepalive:
+                    yield "keepalive", None
+                    last_sent = time.monotonic()
+                    idle = 0.0
+                woken = notifier.wait_run(watch, generation, keepalive - idle)
+                if woken != generation:
+                    generation = woken
+                    break
 
 
 def sse(store, notifier, run_id, after, page, keepalive):

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily,
                                     HistogramMetricFamily)
 
+from ..store import worker_alive
 from ..store.sqlite import BUCKETS
 
 PREFIX = "skyforge_webhook_"
@@ -43,8 +44,8 @@ class StoreCollector:
         yield GaugeMetricFamily(f"{PREFIX}queue_oldest_age_seconds",
                                 "Age of the oldest queued run (0 when empty).",
                                 value=stats["oldest_queued_age"])
-        workers = [w for w in self.store.workers() if w["stopped_at"] is None
-                   and now - (w["heartbeat_at"] or 0) < self.config.worker["dead_after"]]
+        workers = [w for w in self.store.workers()
+                   if worker_alive(w, now, self.config.worker["dead_after"])]
         yield GaugeMetricFamily(f"{PREFIX}workers_alive", "Workers with a recent heartbeat.",
                                 value=len(workers))
         yield GaugeMetricFamily(f"{PREFIX}workers_busy", "Live workers running at least one run.",

@@ -10,7 +10,7 @@ import threading
 
 from flask import g
 
-from ..domain.runs import ApiError
+from ..errors import ApiError
 from .state import services
 
 

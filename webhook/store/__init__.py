@@ -14,6 +14,12 @@ FINAL_STATES = ("successful", "failed", "canceled", "error")
 STATES = (QUEUED, RUNNING) + FINAL_STATES
 
 
+def worker_alive(worker, now, dead_after):
+    """Whether a worker (a dict of ``Store.workers()``) counts as alive at ``now``: not
+    stopped, and its last heartbeat younger than ``worker.dead_after`` seconds."""
+    return worker["stopped_at"] is None and now - (worker["heartbeat_at"] or 0) < dead_after
+
+
 class QueueFull(Exception):
     def __init__(self, depth):
         super().__init__(f"queue is full ({depth} runs queued)")
@@ -120,8 +126,3 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def change_token(self):
         """A cheap value that changes whenever another process commits."""
-
-
-def open_store(config):
-    from .sqlite import SqliteStore
-    return SqliteStore(config.db_path)

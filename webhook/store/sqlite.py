@@ -14,7 +14,8 @@ import threading
 import time
 
 from . import sqlite_db
-from . import FINAL_STATES, QUEUED, RUNNING, IdempotencyConflict, QueueFull, Store
+from . import (FINAL_STATES, QUEUED, RUNNING, IdempotencyConflict, QueueFull, Store,
+               worker_alive)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -169,9 +170,13 @@ class SqliteStore(Store):
             self.conn = store._conn()
 
         def __enter__(self):
-            self.store._thread_lock.acquire()
+            # _lock_fd() first: after a fork it replaces the file and the thread lock, and
+            # the lock released at the end must be the one taken here
+            self.fd = self.store._lock_fd()
+            self.lock = self.store._thread_lock
+            self.lock.acquire()
             try:
-                sqlite_db.lock_exclusive(self.store._lock_fd())
+                sqlite_db.lock_exclusive(self.fd)
                 self.conn.execute("BEGIN IMMEDIATE")
             except BaseException:
                 self._release()
@@ -187,9 +192,9 @@ class SqliteStore(Store):
 
         def _release(self):
             try:
-                fcntl.flock(self.store._lock_fd(), fcntl.LOCK_UN)
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
             finally:
-                self.store._thread_lock.release()
+                self.lock.release()
 
     def _lock_fd(self):
         if self._lock_pid != os.getpid():
@@ -249,6 +254,16 @@ class SqliteStore(Store):
         if not cleaning:
             self._events(cur, run["id"], [("run.finished", dict(merged, status=status, rc=rc),
                                            now)])
+
+    def _close_cleanup(self, cur, run, etype, payload, now, finished=None):
+        """The end of a stop: what it did (``etype``: cancel.applied or run.interrupted),
+        the lock held during the clean-up released, and run.finished closing the stream
+        (by default with the run's result)."""
+        if finished is None:
+            finished = dict(run["result"], status=run["status"], rc=run["rc"])
+        self._events(cur, run["id"], [(etype, payload, now)])
+        cur.execute("UPDATE runs SET cleaning = 0 WHERE id = ?", (run["id"],))
+        self._events(cur, run["id"], [("run.finished", finished, now)])
 
     # -- submission -----------------------------------------------------------------
     def submit(self, run, idempotency_key, request_hash, max_depth, secrets=None):
@@ -411,11 +426,7 @@ class SqliteStore(Store):
             run = self._get(cur, run_id)
             if run is None or not run["cleaning"]:
                 return
-            events = [(etype, payload, now),
-                      ("run.finished", dict(run["result"], status=run["status"], rc=run["rc"]),
-                       now)]
-            cur.execute("UPDATE runs SET cleaning = 0 WHERE id = ?", (run_id,))
-            self._events(cur, run_id, events)
+            self._close_cleanup(cur, run, etype, payload, now)
 
     def request_cancel(self, run_id):
         now = time.time()
@@ -433,13 +444,8 @@ class SqliteStore(Store):
                 run["cancel_requested_at"] = now
                 self._finish(cur, run, "canceled", None, {"reason": "canceled while queued"}, now,
                              cleaning=True)
-                self._events(cur, run_id, [("cancel.applied", {"action": "removed from queue",
-                                                               "signals": [], "on_cancel": None},
-                                            now)])
-                cur.execute("UPDATE runs SET cleaning = 0 WHERE id = ?", (run_id,))
-                self._events(cur, run_id, [("run.finished", {"status": "canceled", "rc": None,
-                                                             "reason": "canceled while queued"},
-                                            now)])
+                self._close_cleanup(cur, self._get(cur, run_id), "cancel.applied", {
+                    "action": "removed from queue", "signals": [], "on_cancel": None}, now)
                 self._observe(cur, "cancel_latency_seconds", {}, 0.0)
                 return self._get(cur, run_id), "canceled"
             return self._get(cur, run_id), "requested"
@@ -499,9 +505,8 @@ class SqliteStore(Store):
     def reconcile(self, now, dead_after, dead_ids=()):
         actions = []
         with self._tx() as cur:
-            alive = {wid for (wid,) in cur.execute(
-                "SELECT id FROM workers WHERE stopped_at IS NULL AND heartbeat_at >= ?",
-                (now - dead_after,))} - set(dead_ids)
+            alive = {w["id"] for w in self.workers()
+                     if worker_alive(w, now, dead_after)} - set(dead_ids)
             # workers known dead (their process is gone) are marked stopped for /status
             cur.executemany("UPDATE workers SET stopped_at = ?, busy = 0, runs = '[]' "
                             "WHERE id = ? AND stopped_at IS NULL",
@@ -524,11 +529,10 @@ class SqliteStore(Store):
                 else:
                     self._events(cur, run["id"], [("run.reaped", dict(why, phase="on_cancel"),
                                                    now)])
-                    self._events(cur, run["id"], [("cancel.applied", {
-                        "on_cancel": {"status": "interrupted", "reason": "worker lost"}}, now)])
-                    cur.execute("UPDATE runs SET cleaning = 0 WHERE id = ?", (run["id"],))
-                    self._events(cur, run["id"], [("run.finished", {
-                        "status": run["status"], "rc": run["rc"], "reason": "worker lost"}, now)])
+                    self._close_cleanup(cur, run, "cancel.applied", {
+                        "on_cancel": {"status": "interrupted", "reason": "worker lost"}}, now,
+                        finished={"status": run["status"], "rc": run["rc"],
+                                  "reason": "worker lost"})
                     actions.append((run["id"], "cleanup-reaped"))
         return actions
 

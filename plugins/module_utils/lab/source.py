@@ -39,6 +39,9 @@ YAML_SUFFIXES = (".yml", ".yaml")
 NODE_VARS = ("topology.json", "topology.yml")
 
 
+KEEP_BYTES = 16 * 1024 * 1024
+
+
 class LabDir(object):
     """Files of a lab directory, read on demand; symlinks must stay inside the lab."""
 
@@ -50,6 +53,8 @@ class LabDir(object):
         self.clab_origin = clab_path or "%s in %s" % (clab_file, root)
         self._reals = {}
         self._dirs = {}
+        self._kept = {}
+        self._kept_bytes = 0
 
     def __enter__(self):
         return self
@@ -60,6 +65,8 @@ class LabDir(object):
     def close(self):
         self._reals = {}
         self._dirs = {}
+        self._kept = {}
+        self._kept_bytes = 0
 
     def _real(self, relpath):
         real = self._reals.get(relpath)
@@ -84,8 +91,18 @@ class LabDir(object):
         return os.path.realpath(real) if os.path.islink(real) else real
 
     def read(self, relpath):
+        """The file's bytes. A render reads each file twice (to hash it, then to write its
+        ConfigMap): the first KEEP_BYTES of content are kept, which saves the second open
+        and read and gives the ConfigMap the very bytes that were hashed."""
+        data = self._kept.get(relpath)
+        if data is not None:
+            return data
         with open(self._real(relpath), "rb") as handle:
-            return handle.read()
+            data = handle.read()
+        if self._kept_bytes + len(data) <= KEEP_BYTES:
+            self._kept[relpath] = data
+            self._kept_bytes += len(data)
+        return data
 
     def files_at(self, relpath):
         """[(file relpath, normalised mode)] for a file, or every file under a directory;

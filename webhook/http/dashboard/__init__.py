@@ -4,6 +4,6 @@ calls the API with the token the user types in (kept in sessionStorage).
 Besides the page and its static files it adds two read endpoints (viewer role):
 ``/dashboard/stream`` (SSE: a snapshot of the newest runs and the status, sent whenever any
 process commits a change, at most every ``MIN_INTERVAL``) and ``/dashboard/catalog``.
-"""
 
-from .views import init_app  # noqa: F401
+Installed by ``webhook.app.create_app`` through ``views.init_app``.
+"""

@@ -88,22 +88,8 @@ def make_blueprint():
     return bp
 
 
-OPENAPI_PATHS = {
-    "/": {"get": {"summary": "The dashboard (HTML)",
-                  "responses": {"200": {"description": "page"}}}},
-    "/dashboard/stream": {"get": {
-        "summary": "SSE: 'snapshot' events {status, total, runs} on every change (viewer)",
-        "responses": {"200": {"description": "text/event-stream"}}}},
-    "/dashboard/catalog": {"get": {
-        "summary": "Catalog entries {name, description, schema} (viewer)",
-        "responses": {"200": {"description": "{items}"}}}},
-}
-
-
 def init_app(app):
-    from ..openapi import register_paths
     # the dashboard's files are the app's static files (served by Flask's own /static
     # route; the core has none of its own)
     app.static_folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
     app.register_blueprint(make_blueprint())
-    register_paths(OPENAPI_PATHS)

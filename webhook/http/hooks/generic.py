@@ -8,7 +8,7 @@ whatever delivery id it carries). With ``timestamp_header`` the HMAC covers
 server clock, and every signature is accepted once: a replay is refused.
 """
 
-from ...domain.runs import ApiError
+from ...errors import ApiError
 from .payload import parse_json
 from .signatures import hmac_digest, signature_matches
 

@@ -5,7 +5,7 @@ The signature covers the body only, so anyone who saw one delivery could re-send
 a new delivery id: the signed body is therefore also remembered, with the delivery that
 first carried it, and a copy under another id answers with that delivery's run."""
 
-from ...domain.runs import ApiError
+from ...errors import ApiError
 from .payload import parse_json
 from .signatures import equal, hmac_digest
 

@@ -1,7 +1,7 @@
 """GitLab: ``X-Gitlab-Token`` carries the configured secret token as is;
 ``X-Gitlab-Event-UUID`` identifies a delivery (dedupe only when GitLab sends it)."""
 
-from ...domain.runs import ApiError
+from ...errors import ApiError
 from .payload import parse_json
 from .signatures import same_secret
 

@@ -3,7 +3,7 @@
 import json
 from urllib.parse import parse_qsl
 
-from ...domain.runs import ApiError
+from ...errors import ApiError
 
 MAX_FORM_FIELDS = 200
 

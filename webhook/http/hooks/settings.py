@@ -12,7 +12,7 @@ from typing import Any, Dict, Optional
 
 import jmespath
 
-from ...config import ConfigError
+from ...errors import ConfigError
 
 ALGORITHMS = ("sha1", "sha256", "sha512")
 SOURCES = ("github", "gitlab", "slack")

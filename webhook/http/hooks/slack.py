@@ -1,7 +1,7 @@
 """Slack slash commands: v0 signing (``v0=`` + HMAC-SHA256 of ``v0:<timestamp>:<body>``),
 a timestamp within ``max_age`` of now, and every signature accepted only once."""
 
-from ...domain.runs import ApiError
+from ...errors import ApiError
 from .payload import parse_form
 from .signatures import equal, hmac_digest
 

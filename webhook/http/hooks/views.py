@@ -6,15 +6,20 @@ unauthenticated sender learns nothing beyond "401".  A delivery id becomes the r
 idempotency key, so a redelivery returns the run the first delivery created.
 """
 
+import dataclasses
+import os
 import time
+from typing import Any, List
 
 import jmespath
 from flask import Blueprint, current_app, jsonify, request
 
+from ...domain.runs import run_view, submit_run
+from ...errors import ApiError
 from ..hardening import buffer_chunked_body
-from ...domain.runs import ApiError, run_view, submit_run
-from ..state import services
-from . import generic, github, gitlab, rules as rules_mod, slack
+from ..state import KEY as SERVICES_KEY, services
+from . import generic, github, gitlab, rules as rules_mod, settings, slack
+from .replay import ReplayGuard
 from .signatures import hmac_digest
 
 KEY = "skyforge.hooks"
@@ -131,3 +136,21 @@ def make_blueprint():
                                     f"status *{run['status']}*", body["link"])), 200
 
     return bp
+
+
+@dataclasses.dataclass
+class HookState:
+    hooks: settings.HooksConfig
+    rules: List[Any]
+    guard: ReplayGuard
+
+
+def init_app(app):
+    cfg = app.extensions[SERVICES_KEY].config
+    hooks = cfg.extra.get("hooks") or settings.HooksConfig(public_url=None, sources={})
+    rules = cfg.extra.get("rules") or []
+    settings.check_rules(rules, hooks, cfg.playbooks)
+    app.extensions[KEY] = HookState(
+        hooks=settings.resolve_secrets(hooks), rules=rules,
+        guard=ReplayGuard(os.path.join(cfg.data_dir, "hooks.sqlite3")))
+    app.register_blueprint(make_blueprint())

@@ -1,5 +1,6 @@
-"""The layout shows the design: module_utils is packages only, their import graph has no
-cycles (between modules or between packages), and the contracts have one home."""
+"""The layout shows the design: module_utils is packages only, their import graph and the
+webhook's have no cycles (between modules or between packages), and the contracts have one
+home."""
 
 import ast
 import os
@@ -69,18 +70,23 @@ def test_module_utils_is_packages_only():
         assert open(os.path.join(MODULE_UTILS, package, "__init__.py")).read() == ""
 
 
-def test_the_import_graph_has_no_cycles():
-    modules = _modules()
-    graph = dict((name, _imports(path, modules)) for name, path in modules.items())
-    unknown = sorted(set().union(*graph.values()) - set(modules))
+def _assert_acyclic(graph):
+    """No import of a missing module, no cycle between modules or between packages."""
+    unknown = sorted(set().union(*graph.values()) - set(graph))
     assert unknown == [], "imports of modules that do not exist: %s" % unknown
-    assert {"c9s.apply", "c9s.remove", "k8s.client"} <= graph["c9s.service"]   # the graph is read
     assert _cycle(graph) is None, " -> ".join(_cycle(graph))
     packages = {}
     for name, targets in graph.items():
         packages.setdefault(name.split(".")[0], set()).update(
             t.split(".")[0] for t in targets if t.split(".")[0] != name.split(".")[0])
     assert _cycle(packages) is None, " -> ".join(_cycle(packages))
+
+
+def test_the_import_graph_has_no_cycles():
+    modules = _modules()
+    graph = dict((name, _imports(path, modules)) for name, path in modules.items())
+    assert {"c9s.apply", "c9s.remove", "k8s.client"} <= graph["c9s.service"]   # the graph is read
+    _assert_acyclic(graph)
 
 
 def test_the_cycle_finder_finds_one():
@@ -103,3 +109,47 @@ def test_modules_import_module_utils_in_the_form_sanity_accepts():
         text = open(os.path.join(modules_dir, name)).read()
         for line in re.findall(r"^\s*(?:from|import) .*module_utils.*$", text, re.M):
             assert ("from ansible.module_utils." in line or line.strip().startswith("from " + PREFIX)), (name, line)
+
+
+WEBHOOK = os.path.join(ROOT, "webhook")
+
+
+def _webhook_modules():
+    """{dotted name under webhook (a package is its __init__, webhook itself ""): path}."""
+    found = {}
+    for directory, _dirs, files in os.walk(WEBHOOK):
+        for name in files:
+            if name.endswith(".py") and name != "gunicorn.conf.py":
+                rel = os.path.relpath(os.path.join(directory, name), WEBHOOK)[:-3]
+                dotted = rel.replace(os.sep, ".")
+                found[dotted[:-len(".__init__")] if dotted.endswith("__init__") else dotted] = \
+                    os.path.join(directory, name)
+    return found
+
+
+def _webhook_imports(name, path, known):
+    """webhook modules `name` imports anywhere, relative or absolute (function-level too)."""
+    package = name if os.path.basename(path) == "__init__.py" else name.rpartition(".")[0]
+    out = set()
+    for node in ast.walk(ast.parse(open(path).read())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            parts = package.split(".") if package else []
+            base = ".".join(parts[:len(parts) - node.level + 1] + ([node.module] if node.module else []))
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "webhook":
+            base = node.module[len("webhook."):] if node.module != "webhook" else ""
+        elif isinstance(node, ast.Import):
+            out.update(a.name[len("webhook."):] for a in node.names if a.name.startswith("webhook."))
+            continue
+        else:
+            continue
+        for alias in node.names:
+            candidate = (base + "." if base else "") + alias.name
+            out.add(candidate if candidate in known else base)
+    return out - {name}
+
+
+def test_the_webhook_import_graph_has_no_cycles():
+    modules = _webhook_modules()
+    graph = dict((name, _webhook_imports(name, path, modules)) for name, path in modules.items())
+    assert {"errors", "store", "domain.vars_policy"} <= graph["domain.runs"]   # the graph is read
+    _assert_acyclic(graph)

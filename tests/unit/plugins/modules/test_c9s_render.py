@@ -45,29 +45,33 @@ def lab(tmp_path):
     return str(root)
 
 
-def run_render(tmp_path, args, check=False, diff=False):
-    """Run the module in a one-task playbook; return (rc, module result, stdout)."""
+def run_render(tmp_path, args, check=False, diff=False, keywords=None):
+    """Run the task in a one-task playbook (keywords: extra task keywords);
+    return (registered result, stdout)."""
     out = tmp_path / "result.json"
     if out.exists():
         out.unlink()
+    extra = "".join("      %s: %s\n" % (key, json.dumps(value)) for key, value in (keywords or {}).items())
     playbook = tmp_path / "play.yml"
     playbook.write_text(textwrap.dedent("""\
         - name: Render
           hosts: localhost
           gather_facts: false
+          vars:
+            ansible_python_interpreter: %s
           tasks:
             - name: Render the lab
               skyforge.labs.c9s_render: %s
               register: rendered
               ignore_errors: true
+        %s
             - name: Keep the result
               ansible.builtin.copy:
                 content: "{{ rendered | to_json }}"
                 dest: %s
               check_mode: false
-        """) % (json.dumps(args), out))
-    cmd = [PLAYBOOK, "-i", "localhost,", "-c", "local", str(playbook),
-           "-e", "ansible_python_interpreter=" + PYTHON]
+        """) % (PYTHON, json.dumps(args), extra, out))
+    cmd = [PLAYBOOK, "-i", "localhost,", "-c", "local", str(playbook)]
     if check:
         cmd.append("--check")
     if diff:
@@ -129,3 +133,26 @@ def test_a_lab_without_pitfalls_has_no_warnings(tmp_path, lab):
     result, stdout = run_render(tmp_path, {"src": lab, "dest": str(tmp_path / "m.yml"), "namespace": "lab-demo"})
     assert result["changed"] is True and "warnings" not in result and "[WARNING]" not in stdout
     assert "deprecat" not in stdout.lower()
+
+
+def test_on_the_controller_the_render_runs_in_process(tmp_path, lab):
+    """-c local: the action plugin renders without starting a module interpreter."""
+    dest = tmp_path / "m.yml"
+    result, _out = run_render(tmp_path, {"src": lab, "dest": str(dest), "namespace": "lab-demo"},
+                              keywords={"vars": {"ansible_python_interpreter": str(tmp_path / "no-such-python")}})
+    assert result["changed"] is True and dest.exists()
+
+
+def test_the_module_path_gives_the_same_render(tmp_path, lab):
+    """A task environment (like a remote host or become) goes through the module: same bytes, same result."""
+    in_process, _out = run_render(tmp_path, {"src": lab, "dest": str(tmp_path / "a.yml"), "namespace": "lab-demo"})
+    env = {"SKYFORGE_PATH_TEST": "module"}
+    module, _out = run_render(tmp_path, {"src": lab, "dest": str(tmp_path / "b.yml"), "namespace": "lab-demo"},
+                              keywords={"environment": env,
+                                        "vars": {"ansible_python_interpreter": str(tmp_path / "no-such-python")}})
+    assert module["failed"] and "no-such-python" in module["msg"]
+    module, _out = run_render(tmp_path, {"src": lab, "dest": str(tmp_path / "b.yml"), "namespace": "lab-demo"},
+                              keywords={"environment": env})
+    assert (tmp_path / "a.yml").read_bytes() == (tmp_path / "b.yml").read_bytes()
+    for key in ("changed", "manifest_sha256", "manifest_bytes", "topology", "configmaps", "mounts"):
+        assert module[key] == in_process[key], key

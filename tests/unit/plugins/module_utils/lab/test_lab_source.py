@@ -57,3 +57,18 @@ def test_errors_about_a_given_clab_file_name_that_path(tmp_path):
     with pytest.raises(LabError) as err:
         source.lab_nodes(str(broken))
     assert err.value.message.startswith(str(broken) + ":"), err.value.message
+
+
+def test_a_lab_directory_gives_the_bytes_it_first_read(tmp_path, monkeypatch):
+    """What was hashed is what goes into the ConfigMap, even if the file changes in between;
+    past KEEP_BYTES files are read afresh (memory stays bounded)."""
+    (tmp_path / "clab.yml").write_text("name: x\n")
+    (tmp_path / "a.cfg").write_bytes(b"first")
+    (tmp_path / "big.cfg").write_bytes(b"x" * 64)
+    monkeypatch.setattr(source, "KEEP_BYTES", 32)
+    with source.open_lab(str(tmp_path)) as lab:
+        assert lab.read("a.cfg") == b"first" and lab.read("big.cfg") == b"x" * 64
+        (tmp_path / "a.cfg").write_bytes(b"second")
+        (tmp_path / "big.cfg").write_bytes(b"y" * 64)
+        assert lab.read("a.cfg") == b"first"
+        assert lab.read("big.cfg") == b"y" * 64
