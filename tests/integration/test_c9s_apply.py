@@ -227,7 +227,7 @@ def test_no_clabernetes_api_names_both_groups(control_plane, bare_control_plane,
 @pytest.mark.parametrize("content, expected", [
     (b"\xff\xfe not utf-8", "not UTF-8"),
     (b"a: [unclosed", "not valid YAML"),
-    (b"apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n", "unexpected v1 Secret"),
+    (b"apiVersion: v1\nkind: Pod\nmetadata: {name: s}\n", "unexpected v1 Pod"),  # a Secret is a lab's credentials
     (b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: n}\n", "exactly one"),
 ])
 def test_bad_manifests_fail_before_any_request(tmp_path, content, expected):

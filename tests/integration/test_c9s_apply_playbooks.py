@@ -27,8 +27,11 @@ def test_deploy_then_destroy_the_frr_example(control_plane, admin_api, tmp_path,
 
     core = client.CoreV1Api(admin_api)
     assert core.read_namespace(namespace).metadata.labels["pod-security.kubernetes.io/enforce"] == "privileged"
-    cms = core.list_namespaced_config_map(namespace, label_selector="skyforge.labs/lab=frr-small").items
+    cms = core.list_namespaced_config_map(
+        namespace, label_selector="skyforge.labs/lab=frr-small,skyforge.labs/component=files").items
     assert cms, "the rendered ConfigMaps were not applied"
+    # beside them the lab's inventory (not mounted: the c9s_lab inventory reads it)
+    assert core.read_namespaced_config_map("frr-small-inventory", namespace).data["inventory.json"]
     group, version = GROUPS[api_version]
     topology = client.CustomObjectsApi(admin_api).get_namespaced_custom_object(
         group, version, namespace, "topologies", "frr-small")
@@ -44,7 +47,10 @@ def test_deploy_then_destroy_the_frr_example(control_plane, admin_api, tmp_path,
         "output_dir": "out", "namespace": namespace, "api_version": api_version,
         "wait": False, "kubeconfig": "kubeconfig"}, tmp_path, timeout=600, cwd=str(tmp_path), env={"PWD": "/"})
     assert again.returncode == 0, again.stdout[-4000:]
-    assert "created 0, updated 0, unchanged %d, deleted 0" % (len(cms) + 1) in again.stdout
+    lab = "skyforge.labs/lab=frr-small"
+    objects = len(core.list_namespaced_config_map(namespace, label_selector=lab).items) + len(
+        core.list_namespaced_secret(namespace, label_selector=lab).items) + 1   # + the Topology
+    assert "created 0, updated 0, unchanged %d, deleted 0" % objects in again.stdout
 
     by_manifests = run_playbook(os.path.join(REPO_ROOT, "playbooks", "lab_destroy.yml"), {
         "manifests": "out/manifests.yml", "kubeconfig": "kubeconfig"}, tmp_path, cwd=str(tmp_path), env={"PWD": "/"})

@@ -269,6 +269,8 @@ def lab_leftovers(admin_api, mgr, namespace, name, uids=()):
 
 def test_absent_leaves_nothing_of_the_lab_and_reports_what_went(
         control_plane, admin_api, c9s_manager, c9s_namespace, kubelet, c9s_lab):
+    from kubernetes import client
+
     src, _rendered = c9s_lab()
     c9s_apply.run(_params(control_plane, src))
     topology = _topology_doc(src)
@@ -287,7 +289,10 @@ def test_absent_leaves_nothing_of_the_lab_and_reports_what_went(
     assert lab_leftovers(admin_api, c9s_manager, c9s_namespace, name, {uid}) == []
     assert result["changed"]
     ours = {(o["kind"], o["action"]) for o in result["objects"] if "by" not in o}
-    assert ours == {("Topology", "deleted"), ("ConfigMap", "deleted")}
+    # the multi-vendor lab carries netlab's credentials: its Secret goes with the ConfigMaps
+    assert ours == {("Topology", "deleted"), ("ConfigMap", "deleted"), ("Secret", "deleted")}
+    assert not client.CoreV1Api(admin_api).list_namespaced_secret(
+        c9s_namespace, label_selector="skyforge.labs/lab=%s" % name).items
     collected = {(o["kind"], o["name"]) for o in result["objects"] if o.get("by") == "garbage collector"}
     assert {("Deployment", d) for d in made} <= collected
     expected_kinds = {"Deployment", "Service"} | (

@@ -39,7 +39,9 @@ def test_renders_an_example_from_a_relative_path_and_is_idempotent(tmp_path):
 
     docs = list(yaml.safe_load_all((out / "manifests.yml").read_text()))
     assert docs[-1]["kind"] == "Topology" and docs[-1]["metadata"]["namespace"] == "lab-demo"
-    assert all(doc["kind"] == "ConfigMap" for doc in docs[:-1])
+    # the lab's files, then its inventory ConfigMap and (netlab's linux password) credentials Secret
+    assert [doc["kind"] for doc in docs[-3:-1]] == ["ConfigMap", "Secret"]
+    assert all(doc["kind"] == "ConfigMap" for doc in docs[:-2])
 
     bundle_before = (out / "bundle.tar.gz").stat()
     second = _run_playbook(tmp_path, *args)

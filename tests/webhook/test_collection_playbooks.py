@@ -1,5 +1,6 @@
 """The shipped example catalog runs the collection's own playbooks through the real service."""
 
+import json
 import os
 
 import yaml
@@ -105,3 +106,32 @@ def test_a_deploy_started_from_the_webhook_is_canceled_and_cleaned_off_the_clust
         assert exc.status == 404
     finally:
         core.api_client.close()
+
+
+def test_lab_status_from_the_example_catalog_reports_each_lab_and_its_unready_nodes(
+        make_service, control_plane, c9s_manager, c9s_namespace, kubelet, c9s_lab):
+    """The read-only lab_status entry: a lab deployed through the real manager with one node
+    held not ready gives one line for the lab and one for that node, with the reason."""
+    from ansible_collections.skyforge.labs.plugins.module_utils.c9s import service as c9s_apply
+    from tests.controlplane.fixtures import apply_params
+
+    kubelet.run(boot=0.5, hold={"c1"})
+    src, _rendered = c9s_lab()
+    c9s_apply.run(apply_params(control_plane.admin_kubeconfig, src=src))
+    kubelet.wait_deployments(["c1", "h1", "r1", "r2", "r3"], "multi-vendor", check=lambda found: all(
+        n == "c1" or (d.status and d.status.ready_replicas) for n, d in found.items()))
+    playbooks, executor = _example_catalog()
+    assert "lock" not in playbooks["lab_status"]      # reads only: nothing to serialise
+    executor = dict(executor, env=dict(
+        executor["env"], ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".skyforge", "collections"),
+        K8S_AUTH_KUBECONFIG=control_plane.admin_kubeconfig))
+    svc = make_service(playbooks=playbooks, executor=executor)
+    run = svc.submit("lab_status", vars={"namespaces": [c9s_namespace]})
+    final = svc.wait(run["id"], timeout=300)
+    stdout = svc.request("GET", "/api/v1/runs/%s/stdout" % run["id"])[1]
+    assert final["status"] == "successful", stdout[-3000:]
+    assert "Lab %s/multi-vendor (%s): NOT READY" % (c9s_namespace, c9s_manager.api_version) in stdout, stdout[-3000:]
+    assert "Node c1 of %s/multi-vendor not ready: controller reports" % c9s_namespace in stdout
+    assert "Node r1 of" not in stdout
+    refused = svc.submit("lab_status", expect=422, vars={"namespaces": ["../etc"]})
+    assert "namespaces" in json.dumps(refused)     # the schema refuses what is not a namespace name

@@ -26,7 +26,7 @@ from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import
 from ansible_collections.skyforge.labs.plugins.module_utils.k8s.client import (
     APPLY_PATCH, ApiException, translate)
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s.contract import (
-    TOPOLOGY_GROUPS, cm_path, lab_selector, resource_of, topology_path)
+    TOPOLOGY_GROUPS, cm_path, lab_selector, resource_of, secret_path, topology_path)
 
 PRIVILEGED = {"pod-security.kubernetes.io/enforce": "privileged"}
 APPLIED_DIGEST = "skyforge.labs/applied-sha256"
@@ -94,10 +94,25 @@ def ensure_namespace(api, namespace, field_manager):
 # -- apply -----------------------------------------------------------------------------------
 
 
+def object_path(kind, namespace, name=None):
+    return secret_path(namespace, name) if kind == "Secret" else cm_path(namespace, name)
+
+
+def list_labelled(api, kind, namespace, lab):
+    """{name: object} of the lab's labelled ConfigMaps or Secrets (empty when no namespace);
+    list items carry no kind, so it is set here."""
+    items = api.list(object_path(kind, namespace), resource_of(kind, "v1"), lab_selector(lab),
+                     namespace=namespace, kind=kind)
+    return {item["metadata"]["name"]: dict(item, kind=kind) for item in items}
+
+
 def list_configmaps(api, namespace, lab):
     """{name: ConfigMap} of the lab's labelled ConfigMaps (404-free: empty when no namespace)."""
-    items = api.list(cm_path(namespace), "configmaps", lab_selector(lab), namespace=namespace, kind="ConfigMap")
-    return {item["metadata"]["name"]: item for item in items}
+    return list_labelled(api, "ConfigMap", namespace, lab)
+
+
+def _kind(obj):
+    return obj.get("kind") or "ConfigMap"
 
 
 def _owned_by(obj, field_manager):
@@ -212,6 +227,8 @@ def view(obj):
     for key in ("data", "binaryData", "immutable", "spec"):
         if key in obj:
             out[key] = obj[key]
+    if obj.get("kind") == "Secret" and "data" in out:  # credentials never reach a diff or a log
+        out["data"] = dict((key, "(hidden)") for key in out["data"])
     return out
 
 
@@ -257,7 +274,7 @@ class Applier:
         if namespace_missing:
             # dry run into a namespace that does not exist yet: the server would reject every
             # request with 404, so report what the real run would create
-            for obj in self.lab.configmaps + [self.lab.topology]:
+            for obj in self.lab.configmaps + self.lab.secrets + [self.lab.topology]:
                 self.objects.append({"kind": obj["kind"], "name": obj["metadata"]["name"], "action": "created"})
                 self.diffs.append({"before_header": "(absent)", "after_header": "%s/%s" % (
                     obj["kind"], obj["metadata"]["name"]), "before": {}, "after": view(obj)})
@@ -266,22 +283,9 @@ class Applier:
             existing_cms = list_configmaps(self.api, ns, self.lab.name)
         self.topology_before = self._get_topology()
 
-        pending = [cm for cm in self.lab.configmaps
-                   if not configmap_in_sync(cm, existing_cms.get(cm["metadata"]["name"]), self.field_manager)]
-        actions = {cm["metadata"]["name"]: "unchanged" for cm in self.lab.configmaps}
-        if pending:
-            def apply_one(cm):
-                name = cm["metadata"]["name"]
-                return name, self._apply(cm, cm_path(ns, name), existing_cms.get(name))[1]
-            if len(pending) == 1:
-                results = [apply_one(pending[0])]
-            else:
-                with ThreadPoolExecutor(max_workers=min(WORKERS, len(pending))) as pool:
-                    results = list(pool.map(apply_one, pending))
-            actions.update(dict(results))
-        for cm in self.lab.configmaps:
-            name = cm["metadata"]["name"]
-            self.objects.append({"kind": "ConfigMap", "name": name, "action": actions[name]})
+        self._apply_all("ConfigMap", self.lab.configmaps, existing_cms)
+        existing_secrets = self._existing_secrets(prune)
+        self._apply_all("Secret", self.lab.secrets, existing_secrets)
 
         topology = stamp_topology(self.lab.topology, self.api_version)
         if topology_in_sync(topology, self.topology_before, self.field_manager):
@@ -298,18 +302,53 @@ class Applier:
             topology, self.topology_after, self.field_manager, ("spec",))
 
         if prune:  # only now: the new Topology has been accepted, nothing references the old
-            self._prune(existing_cms)
+            self._prune(existing_cms, existing_secrets)
         return self
 
-    def _prune(self, existing_cms):
-        wanted = set(cm["metadata"]["name"] for cm in self.lab.configmaps)
-        stale = [existing_cms[name] for name in sorted(existing_cms) if name not in wanted]
+    def _existing_secrets(self, prune):
+        """The lab's Secrets (to apply against and prune). A lab without credentials (a plain
+        containerlab lab) applied by a user who may not list Secrets has none of ours to prune:
+        this user could never have created one."""
+        if not (self.lab.secrets or prune):
+            return {}
+        try:
+            return list_labelled(self.api, "Secret", self.lab.namespace, self.lab.name)
+        except LabError as exc:
+            if exc.details.get("status") == 403 and not self.lab.secrets:
+                return {}
+            raise
+
+    def _apply_all(self, kind, objs, existing):
+        """Apply the objects of one kind that are not in sync, in parallel; record each action."""
+        ns = self.lab.namespace
+        pending = [obj for obj in objs
+                   if not configmap_in_sync(obj, existing.get(obj["metadata"]["name"]), self.field_manager)]
+        actions = {obj["metadata"]["name"]: "unchanged" for obj in objs}
+        if pending:
+            def apply_one(obj):
+                name = obj["metadata"]["name"]
+                return name, self._apply(obj, object_path(kind, ns, name), existing.get(name))[1]
+            if len(pending) == 1:
+                results = [apply_one(pending[0])]
+            else:
+                with ThreadPoolExecutor(max_workers=min(WORKERS, len(pending))) as pool:
+                    results = list(pool.map(apply_one, pending))
+            actions.update(dict(results))
+        for obj in objs:
+            name = obj["metadata"]["name"]
+            self.objects.append({"kind": kind, "name": name, "action": actions[name]})
+
+    def _prune(self, existing_cms, existing_secrets):
+        stale = []
+        for objs, existing in ((self.lab.configmaps, existing_cms), (self.lab.secrets, existing_secrets)):
+            wanted = set(obj["metadata"]["name"] for obj in objs)
+            stale.extend(existing[name] for name in sorted(existing) if name not in wanted)
         stale_topologies = [t for t in self.api.list(topology_path(self.api_version, self.lab.namespace),
                                                      resource_of("Topology", self.api_version), lab_selector(self.lab.name),
                                                      namespace=self.lab.namespace, kind="Topology")
                             if t["metadata"]["name"] != self.lab.name]
         # list items of built-in kinds carry no "kind": name it ourselves
-        for kind, obj in [("Topology", t) for t in stale_topologies] + [("ConfigMap", c) for c in stale]:
+        for kind, obj in [("Topology", t) for t in stale_topologies] + [(_kind(c), c) for c in stale]:
             delete_object(self.api, kind, obj, self.api_version, self.lab.namespace)
             self.objects.append({"kind": kind, "name": obj["metadata"]["name"], "action": "deleted"})
             self.diffs.append({"before_header": "%s/%s" % (kind, obj["metadata"]["name"]),
@@ -323,7 +362,7 @@ class Applier:
 def delete_object(api, kind, obj, api_version, namespace):
     """DELETE with background propagation (no GC runs foreground); True if it existed."""
     name = obj["metadata"]["name"]
-    path = cm_path(namespace, name) if kind == "ConfigMap" else topology_path(api_version, namespace, name)
+    path = topology_path(api_version, namespace, name) if kind == "Topology" else object_path(kind, namespace, name)
     try:
         api.request("DELETE", path, query=[("propagationPolicy", "Background")])
     except ApiException as exc:

@@ -20,6 +20,12 @@ MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGED_BY_VALUE = "skyforge.labs"
 LAB_LABEL = "skyforge.labs/lab"
 COMPONENT_LABEL = "skyforge.labs/component"
+# what the inventory plugin and lab_info read back: a ConfigMap of the netlab host data and a
+# Secret of the credentials netlab generated, both named inventory_name(<topology>)
+INVENTORY_COMPONENT = "inventory"
+CREDENTIALS_COMPONENT = "credentials"
+INVENTORY_KEY = "inventory.json"
+CREDENTIALS_KEY = "credentials.json"
 # the prefix of the labels the Clabernetes controller puts on what it makes for a Topology
 _CONTROLLER_LABELS = {C9S_RUN: "c9s.run", V06: "clabernetes"}
 
@@ -49,17 +55,35 @@ def owner_selector(topology, api_version=V06):
     return "%s=%s" % (owner_label(api_version), topology)
 
 
+def managed_selector():
+    """The label selector of every object this collection manages (any lab)."""
+    return "%s=%s" % (MANAGED_BY, MANAGED_BY_VALUE)
+
+
+def inventory_name(topology):
+    """The name of a lab's inventory ConfigMap and credentials Secret."""
+    return "%s-inventory" % topology
+
+
 def cm_path(namespace, name=None):
     return "/api/v1/namespaces/%s/configmaps%s" % (namespace, "/" + name if name else "")
 
 
+def secret_path(namespace, name=None):
+    return "/api/v1/namespaces/%s/secrets%s" % (namespace, "/" + name if name else "")
+
+
 def topology_path(api_version, namespace, name=None):
+    """namespace None: the Topologies of every namespace (a cluster-wide list)."""
     group, version = TOPOLOGY_GROUPS[api_version]
-    return "/apis/%s/%s/namespaces/%s/topologies%s" % (group, version, namespace, "/" + name if name else "")
+    where = "namespaces/%s/" % namespace if namespace else ""
+    return "/apis/%s/%s/%stopologies%s" % (group, version, where, "/" + name if name else "")
 
 
 def resource_of(kind, api_version):
     """The resource name an RBAC rule (and an error message) uses for kind."""
     if kind == "Namespace":
         return "namespaces"
+    if kind == "Secret":
+        return "secrets"
     return "configmaps" if kind == "ConfigMap" else "topologies.%s" % TOPOLOGY_GROUPS[api_version][0]

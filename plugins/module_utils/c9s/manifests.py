@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Read and check the multi-document YAML c9s_render writes, before anything is sent.
 
-A rendered lab is its ConfigMaps plus exactly one Clabernetes Topology, each carrying
+A rendered lab is its ConfigMaps, at most its credentials Secret (c9s.inventory), plus
+exactly one Clabernetes Topology, each carrying
 contract.lab_labels(<topology name>); the labels are how apply later finds what to prune
 and what to delete.
 """
@@ -24,10 +25,11 @@ MAX_MANIFEST_BYTES = 512 * 1024 * 1024
 
 
 class RenderedLab:
-    """The parsed manifests: configmaps (list, file order), topology, name, namespace."""
+    """The parsed manifests: configmaps and secrets (lists, file order), topology, name, namespace."""
 
-    def __init__(self, configmaps, topology, namespace, source):
+    def __init__(self, configmaps, topology, namespace, source, secrets=()):
         self.configmaps = configmaps
+        self.secrets = list(secrets)
         self.topology = topology
         self.namespace = namespace
         self.source = source
@@ -111,7 +113,7 @@ def _parse(text, last=None):
 
 
 def _check(docs, path, namespace_override):
-    configmaps, topologies, namespaces = [], [], set()
+    configmaps, secrets, topologies, namespaces = [], [], [], set()
     for index, doc in enumerate(docs, 1):
         where = "%s document %d" % (path, index)
         if not isinstance(doc, dict) or not isinstance(doc.get("metadata"), dict):
@@ -123,20 +125,25 @@ def _check(docs, path, namespace_override):
         where = "%s (%s/%s)" % (where, kind, name)
         if kind == "ConfigMap" and api_version == "v1":
             configmaps.append(doc)
+        elif kind == "Secret" and api_version == "v1":
+            secrets.append(doc)
         elif kind == "Topology" and api_version in TOPOLOGY_GROUPS:
             topologies.append(doc)
         else:
-            raise LabError("%s: unexpected %s %s; a lab is ConfigMaps (v1) and one Topology (%s)"
+            raise LabError("%s: unexpected %s %s; a lab is ConfigMaps (v1), its credentials Secret (v1) "
+                           "and one Topology (%s)"
                            % (where, api_version, kind, " or ".join(sorted(TOPOLOGY_GROUPS))))
         if doc["metadata"].get("namespace"):
             namespaces.add(doc["metadata"]["namespace"])
         doc.pop("status", None)  # the controller owns status; never send it
     if len(topologies) != 1:
         raise LabError("%s holds %d Topology objects; a lab has exactly one" % (path, len(topologies)))
+    if len(secrets) > 1:
+        raise LabError("%s holds %d Secrets; a lab has at most one (its credentials)" % (path, len(secrets)))
     topology = topologies[0]
     lab = topology["metadata"]["name"]
     seen = set()
-    for doc in configmaps + [topology]:
+    for doc in configmaps + secrets + [topology]:
         ident = "%s/%s" % (doc["kind"], doc["metadata"]["name"])
         if ident in seen:
             raise LabError("%s contains %s twice; names must be unique" % (path, ident))
@@ -158,6 +165,6 @@ def _check(docs, path, namespace_override):
         raise LabError("%s mixes namespaces %s; set the namespace option" % (path, ", ".join(sorted(namespaces))))
     else:
         raise LabError("%s sets no metadata.namespace; set the namespace option" % path)
-    for doc in configmaps + [topology]:
+    for doc in configmaps + secrets + [topology]:
         doc["metadata"]["namespace"] = namespace
-    return RenderedLab(configmaps, topology, namespace, path)
+    return RenderedLab(configmaps, topology, namespace, path, secrets)

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, skyforge.labs
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Write a render: one multi-document YAML, the ConfigMaps sorted by name, then the Topology.
+"""Write a render: one multi-document YAML, the ConfigMaps sorted by name, the inventory
+ConfigMap and credentials Secret (c9s.inventory), then the Topology.
 
 Memory: the lab's files stay as lab.source holds them (a bundle compressed), the clab.yml
 is parsed whole, and each ConfigMap is built, written out and dropped on its own; the
@@ -41,6 +42,9 @@ def write_manifests(lab, plan, handle):
         handle.write(b"---\n")
         handle.write((yaml_emit.emit(obj, dump_yaml) or dump_yaml(obj)).encode("utf-8"))
         del obj
+    for obj in plan.inventory:
+        handle.write(b"---\n")
+        handle.write((yaml_emit.emit(obj, dump_yaml) or dump_yaml(obj)).encode("utf-8"))
     handle.write(b"---\n")
     for chunk in topology_yaml_chunks(plan.topology):
         handle.write(chunk.encode("utf-8"))
@@ -144,6 +148,7 @@ def render(src, dest, namespace, check_mode=False, diff=False, **options):
         "topology": {"name": plan.topology["metadata"]["name"], "namespace": namespace,
                      "api_version": plan.topology["apiVersion"]},
         "configmaps": summary,
+        "inventory": [{"kind": obj["kind"], "name": obj["metadata"]["name"]} for obj in plan.inventory],
         "mounts": plan.mounts,
         "files_from_url": plan.url_files,
         "large_files": plan.large_files,

@@ -17,7 +17,7 @@ __metaclass__ = type
 import copy
 import re
 
-from ansible_collections.skyforge.labs.plugins.module_utils.c9s import advice, pack
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s import advice, inventory, pack
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s.contract import (
     API_VERSIONS, COMPONENT_LABEL, NAMING, lab_labels)
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s.pitfalls import (
@@ -96,6 +96,7 @@ class Plan(object):
         self.warnings = []
         self.cm_labels = {}
         self.namespace = None
+        self.inventory = []       # the inventory ConfigMap and credentials Secret (c9s.inventory)
 
     def warn_once(self, message):
         if message not in self.warnings:
@@ -114,6 +115,7 @@ def plan_render(lab, namespace, name=None, api_version=API_VERSIONS[0],
     node_map = _node_names(clab, plan)
     base_labels = _base_labels(labels, topo_name)
     plan.cm_labels = dict(base_labels, **{COMPONENT_LABEL: "files"})
+    plan.inventory = inventory.objects(lab, clab, node_map, topo_name, namespace, base_labels)
 
     wanted = _collect(lab, clab, plan, api_version)
     warn_nodes(lab, clab, plan, wanted, api_version)

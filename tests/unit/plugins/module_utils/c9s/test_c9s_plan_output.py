@@ -108,12 +108,20 @@ def make_lab(root, clab_text, files):
     return str(root)
 
 
+INVENTORY_COMPONENTS = ("inventory", "credentials")
+
+
 def load_docs(path):
+    """(the ConfigMaps of the lab's files, the Topology); the inventory objects (c9s.inventory,
+    tested in test_c9s_inventory.py) must sit between them."""
     with open(path, "rb") as handle:
         docs = list(yaml.safe_load_all(handle.read().decode("utf-8")))
     assert docs[-1]["kind"] == "Topology"
-    assert all(doc["kind"] == "ConfigMap" for doc in docs[:-1])
-    return docs[:-1], docs[-1]
+    components = [doc["metadata"]["labels"]["skyforge.labs/component"] for doc in docs[:-1]]
+    files = [doc for doc, c in zip(docs[:-1], components) if c not in INVENTORY_COMPONENTS]
+    assert components[len(files):] and all(c in INVENTORY_COMPONENTS for c in components[len(files):])
+    assert all(doc["kind"] == "ConfigMap" for doc in files)
+    return files, docs[-1]
 
 
 def mounted_content(configmap_docs, mount):
@@ -322,7 +330,10 @@ def test_c9s_apply_accepts_the_output(tmp_path):
     lab = make_lab(tmp_path / "lab", LAYERED, LAYERED_FILES)
     _result, cms, topo, dest = render(lab, tmp_path, max_configmap_bytes=2000)
     loaded = c9s_manifests.load_manifests(dest)
-    assert loaded.topology == topo and loaded.configmaps == cms and loaded.namespace == "lab-ns"
+    assert loaded.topology == topo and loaded.namespace == "lab-ns"
+    # the lab's files, then its inventory ConfigMap (a bare clab lab has no credentials Secret)
+    assert loaded.configmaps[:-1] == cms and loaded.secrets == []
+    assert loaded.configmaps[-1]["metadata"]["name"] == "layered-inventory"
 
 
 def test_content_change_gives_new_configmap_names(tmp_path):
