@@ -15,7 +15,7 @@ DEMO_TOPOLOGY ?= examples/multi-vendor/topology.yml
 PYTEST_ARGS ?=
 
 .PHONY: demo test venv collection system-deps controlplane servers unit integration webhook-tests \
-        sanity lint bench cluster-up cluster-down clean
+        sanity lint bench cluster-up cluster-down postgres-up postgres-down clean
 
 venv: $(STAMP)
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -74,6 +74,14 @@ cluster-up: venv collection controlplane
 cluster-down:
 	-$(BIN)/python tests/controlplane/manager.py down --dir .cluster
 	$(BIN)/python tests/controlplane/cluster.py down --dir .cluster
+
+# a throwaway PostgreSQL for trying the service's postgresql:// store by hand (URL in
+# .postgres/url); the tests start their own
+postgres-up: system-deps
+	bash scripts/postgres.sh up
+
+postgres-down:
+	bash scripts/postgres.sh down
 
 clean:
 	rm -rf out .skyforge .pytest_cache tests/output

@@ -11,6 +11,7 @@ packages=(
   containerd        # real image stores for image_check runtime: containerd / docker
   docker.io
   shellcheck        # so ansible-test sanity runs its shellcheck test instead of skipping it
+  postgresql        # a real PostgreSQL server for the webhook's postgresql:// store tests
 )
 # A daemon that is already there from another packaging (docker-ce, containerd.io) is used
 # as it is: Debian's package would conflict with it.

@@ -6,7 +6,8 @@ import pathlib
 import pytest
 
 # Real etcd + kube-apiserver (and the Clabernetes manager) fixtures, shared by every suite.
-pytest_plugins = ["tests.controlplane.fixtures", "tests.controlplane.manager_fixtures"]
+pytest_plugins = ["tests.controlplane.fixtures", "tests.controlplane.manager_fixtures",
+                  "tests.webhook.store_fixtures"]
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 

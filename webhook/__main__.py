@@ -1,4 +1,4 @@
-"""``python -m webhook serve|worker|check-config``."""
+"""``python -m webhook serve|worker|migrate|check-config``."""
 
 import argparse
 import logging
@@ -6,6 +6,8 @@ import os
 import sys
 
 from . import config as config_mod
+from . import store as store_mod
+from .store import backends as store_backends
 from . import tokens_cli
 
 
@@ -33,7 +35,14 @@ def cmd_serve(args):
     """The embedded default: gunicorn for the API and one worker process, each restarted
     on its own when it dies (webhook.worker.serve)."""
     from .worker.serve import serve
-    return serve(_load(args))  # fails early on a bad config
+    cfg = _load(args)   # fails early on a bad config
+    store_backends.open_store(cfg).close()   # and on a store it cannot reach or use
+    return serve(cfg)
+
+
+def cmd_migrate(args):
+    print(store_backends.migrate(_load(args).store_url))
+    return 0
 
 
 def cmd_check(args):
@@ -50,6 +59,7 @@ def main(argv=None):
     worker = sub.add_parser("worker", help="run a worker process")
     worker.add_argument("--id", help="stable worker id (a restarted worker reaps its own runs)")
     worker.add_argument("--slots", type=int, help="override worker.slots")
+    sub.add_parser("migrate", help="create or upgrade the run store's schema (store.url)")
     sub.add_parser("check-config", help="validate the configuration and exit")
     tokens_cli.add_arguments(sub.add_parser("token", help="print a new API token and its "
                                                           "auth.tokens entry"))
@@ -57,10 +67,13 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        return {"serve": cmd_serve, "worker": cmd_worker, "check-config": cmd_check,
-                "token": tokens_cli.run}[args.command](args)
+        return {"serve": cmd_serve, "worker": cmd_worker, "migrate": cmd_migrate,
+                "check-config": cmd_check, "token": tokens_cli.run}[args.command](args)
     except config_mod.ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except store_mod.StoreError as exc:
+        print(f"store error: {exc}", file=sys.stderr)
         return 2
 
 

@@ -22,6 +22,7 @@ from .http import auth_settings
 from .http.hooks import settings as hook_settings
 
 CONFIG_ENV = "SKYFORGE_CONFIG"
+STORE_URL_ENV = "SKYFORGE_STORE_URL"
 CATALOG_NAME = re.compile(r"[A-Za-z0-9_-]+")
 BIND_ENV = "SKYFORGE_BIND"
 
@@ -72,6 +73,12 @@ SECTIONS: Dict[str, Dict[str, tuple]] = {
                                "*CREDENTIAL*", "*PRIVATE*"]),
         "kill_leftovers": (bool, True),
         "pass_env": (list, DEFAULT_PASS_ENV),
+    },
+    "store": {
+        # sqlite:///PATH (default: webhook.sqlite3 in data_dir) or
+        # postgresql://USER[:PASSWORD|:env:NAME]@HOST[:PORT]/DB; $SKYFORGE_STORE_URL wins
+        "url": ((str, type(None)), None),
+        "pool_size": (int, 10),
     },
     "events": {
         "keepalive": (_NUM, 15.0),
@@ -133,12 +140,25 @@ class Config:
     retention: dict
     executor: dict
     events: dict
+    store: dict
     playbooks: Dict[str, PlaybookEntry]
     extra: Dict[str, Any]
 
     @property
     def db_path(self) -> str:
         return os.path.join(self.data_dir, "webhook.sqlite3")
+
+    @property
+    def store_url(self):
+        """The parsed store URL: $SKYFORGE_STORE_URL, else store.url, else SQLite in data_dir."""
+        from .store import url as store_url
+        env = os.environ.get(STORE_URL_ENV)
+        if env:
+            return _store_url(env, os.getcwd(), f"${STORE_URL_ENV}")
+        if self.store["url"]:
+            return _store_url(self.store["url"], os.path.dirname(self.path),
+                              f"{self.path}: store.url")
+        return store_url.StoreUrl("sqlite", path=self.db_path)
 
     @property
     def runs_dir(self) -> str:
@@ -182,6 +202,14 @@ def _section(raw, schema, where):
         else:
             out[key] = default.copy() if isinstance(default, (dict, list)) else default
     return out
+
+
+def _store_url(value, base, where):
+    from .store import url as store_url
+    try:
+        return store_url.parse(value, base)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _resolve(path, base):
@@ -269,6 +297,10 @@ def parse(raw: Any, path: str) -> Config:
         if not isinstance(value, str):
             raise ConfigError(f"{where}: executor.env.{key}: environment values must be strings "
                               "(quote numbers and booleans)")
+    if sections["store"]["url"]:
+        _store_url(sections["store"]["url"], base, f"{where}: store.url")
+    if sections["store"]["pool_size"] < 1:
+        raise ConfigError(f"{where}: store.pool_size: must be at least 1")
     if sections["worker"]["slots"] < 1:
         raise ConfigError(f"{where}: worker.slots: must be at least 1")
     extra = {name: parser(raw[name], f"{where}: {name}", base)

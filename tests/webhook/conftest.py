@@ -138,6 +138,12 @@ class Service:
             raise RuntimeError(f"worker did not start: {self.log(f'worker-{worker_id}')}")
         return proc
 
+    def open_store(self):
+        """The service's store, opened by the test (whichever backend it uses)."""
+        from webhook import config as config_mod
+        from webhook.store.backends import open_store
+        return open_store(config_mod.load(self.config))
+
     def log(self, name):
         try:
             with open(os.path.join(self.dir, f"{name}.log"), errors="replace") as handle:
@@ -266,14 +272,20 @@ def pid_alive(pid):
         return False
 
 
+def with_store(databases, overrides):
+    """``overrides`` with a fresh store of the module's backend (SQLite: the default)."""
+    url = databases.new()
+    return dict(overrides, store={"url": url}) if url else overrides
+
+
 @pytest.fixture
-def make_service(tmp_path):
+def make_service(tmp_path, store_databases):
     services = []
 
     def factory(api=True, workers=1, worker_env=None, subdir=None, **overrides):
         directory = tmp_path / (subdir or f"svc{len(services)}")
         directory.mkdir()
-        svc = Service(directory, **overrides)
+        svc = Service(directory, **with_store(store_databases, overrides))
         services.append(svc)   # stopped at teardown even if a start below fails
         if api:
             svc.start_api()
@@ -287,9 +299,9 @@ def make_service(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def shared_service(tmp_path_factory):
+def shared_service(tmp_path_factory, module_store_databases):
     """One API + one two-slot worker shared by the read-mostly tests of a module."""
-    svc = Service(tmp_path_factory.mktemp("shared"))
+    svc = Service(tmp_path_factory.mktemp("shared"), **with_store(module_store_databases, {}))
     try:
         svc.start_api()
         svc.start_worker()

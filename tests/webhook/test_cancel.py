@@ -6,6 +6,9 @@ import time
 from webhook.executor import procs
 
 from tests.webhook.conftest import pid_alive, run_pids
+from tests.webhook.store_fixtures import BOTH_BACKENDS
+
+pytestmark = BOTH_BACKENDS
 
 
 def wait_started(svc, run_id, runner_events=1, timeout=30):

@@ -5,7 +5,9 @@ import signal
 import time
 
 from tests.webhook.conftest import run_pids
-from webhook.store.sqlite import SqliteStore
+from tests.webhook.store_fixtures import BOTH_BACKENDS
+
+pytestmark = BOTH_BACKENDS
 
 
 def wait_for(predicate, timeout, what):
@@ -83,13 +85,12 @@ def test_graceful_stop_drains_then_marks_worker_stopped(make_service):
 def test_a_run_reaped_from_a_live_worker_stops_its_processes(make_service):
     """If a slow heartbeat makes another worker reap a run, the lock is released: the worker
     that still runs it must stop it rather than overlap the next run of that lock."""
-    from webhook.store.sqlite import SqliteStore
     svc = make_service(workers=0)
     svc.start_worker("slowbeat")
     run = svc.submit("slow_plain", vars={"seconds": 60})
     wait_for(lambda: svc.run(run["id"])["event_counts"]["runner"] >= 3, 30, "the slow task")
     assert run_pids(run["id"])
-    store = SqliteStore(os.path.join(svc.data_dir, "webhook.sqlite3"))
+    store = svc.open_store()
     assert dict(store.reconcile(time.time(), 60, dead_ids=["slowbeat"])) == {run["id"]: "reaped"}
     wait_for(lambda: run_pids(run["id"]) == [], 10, "the reaped run's processes to stop")
     assert svc.run(run["id"])["status"] == "error"
@@ -103,7 +104,7 @@ def test_a_run_claimed_by_a_worker_that_died_before_starting_it_runs_once_elsewh
     svc = make_service(workers=0, worker={"slots": 1, "dead_after": 2,
                                           "heartbeat_interval": 0.3})
     run = svc.submit("quick")
-    store = SqliteStore(os.path.join(svc.data_dir, "webhook.sqlite3"))
+    store = svc.open_store()
     now = time.time()
     store.heartbeat({"id": "ghost", "host": "elsewhere.example", "pid": 4242, "started_at": now,
                      "heartbeat_at": now, "slots": 1, "busy": 1, "runs": [run["id"]]})

@@ -5,6 +5,9 @@ import os
 import threading
 
 from tests.webhook.conftest import read_sse
+from tests.webhook.store_fixtures import BOTH_BACKENDS
+
+pytestmark = BOTH_BACKENDS
 
 LIFECYCLE = ("run.queued", "run.started", "run.finished")
 

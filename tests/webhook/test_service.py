@@ -5,14 +5,16 @@ import pytest
 from webhook import config
 from webhook.domain import runs as service
 from webhook.errors import ApiError
-from webhook.store.sqlite import SqliteStore
+from webhook.store.backends import open_store
 from tests.webhook.conftest import write_config
 
 
 @pytest.fixture
-def setup(tmp_path):
-    cfg = config.load(write_config(str(tmp_path)))
-    return cfg, SqliteStore(cfg.db_path)
+def setup(tmp_path, store_url):
+    cfg = config.load(write_config(str(tmp_path), store={"url": store_url}))
+    store = open_store(cfg)
+    yield cfg, store
+    store.close()
 
 
 def test_lock_key_from_jmespath_and_idempotent_replay(setup):

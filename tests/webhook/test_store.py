@@ -1,4 +1,6 @@
-"""SQLite store semantics: claim order, lock keys, atomicity across processes, recovery."""
+"""Store semantics, the same for SQLite and PostgreSQL (every test that takes ``store`` or
+``store_url`` runs against both): claim order, lock keys, atomicity across processes,
+recovery."""
 
 import multiprocessing
 import os
@@ -10,13 +12,16 @@ import pytest
 
 from webhook.store import IdempotencyConflict, QueueFull
 from tests.webhook.conftest import spawned
+from tests.webhook.store_fixtures import open_url
 from webhook.http.hooks.replay import ReplayGuard
 from webhook.store.sqlite import SqliteStore
 
 
 @pytest.fixture
-def store(tmp_path):
-    return SqliteStore(str(tmp_path / "db.sqlite3"))
+def store(store_url):
+    store = open_url(store_url)
+    yield store
+    store.close()
 
 
 def queue(store, playbook="p", priority=0, lock=None, key=None, rhash="h", depth=1000,
@@ -53,8 +58,8 @@ def test_lock_key_runs_one_at_a_time_in_fifo_order(store):
     assert store.claim("w", time.time())["id"] == x2
 
 
-def _claimer(path, worker, queue_out):
-    store = SqliteStore(path)
+def _claimer(url, worker, queue_out):
+    store = open_url(url)
     got = []
     while True:
         run = store.claim(worker, time.time())
@@ -64,13 +69,11 @@ def _claimer(path, worker, queue_out):
     queue_out.put(got)
 
 
-def test_concurrent_claims_from_processes_never_double_claim(tmp_path):
-    path = str(tmp_path / "db.sqlite3")
-    store = SqliteStore(path)
+def test_concurrent_claims_from_processes_never_double_claim(store, store_url):
     ids = {queue(store, lock=f"k{i % 7}" if i % 3 else None) for i in range(300)}
     out = multiprocessing.get_context("spawn").Queue()
     claimed = []
-    with spawned(_claimer, [(path, f"w{i}", out) for i in range(4)]) as procs:
+    with spawned(_claimer, [(store_url, f"w{i}", out) for i in range(4)]) as procs:
         for _ in procs:
             claimed += out.get(timeout=60)
     # one run per lock key can be running, so the rest stay queued until those finish
@@ -172,13 +175,14 @@ def test_submit_returns_the_stored_row(store):
     assert created and returned == store.get_run("r1")
 
 
-def test_worker_prune_removes_run_directories(tmp_path):
+def test_worker_prune_removes_run_directories(tmp_path, store_url):
     import os
     from webhook import config
     from webhook.worker import housekeeping
     from webhook.worker.worker import Worker
     cfg_path = tmp_path / "config.yml"
-    cfg_path.write_text("data_dir: data\nretention: {finished_runs: 0}\n")
+    cfg_path.write_text("data_dir: data\nretention: {finished_runs: 0}\n"
+                        f"store: {{url: '{store_url}'}}\n")
     cfg = config.load(str(cfg_path))
     worker = Worker(cfg)
     run_id = queue(worker.store)
@@ -191,6 +195,7 @@ def test_worker_prune_removes_run_directories(tmp_path):
     housekeeping.prune(worker)
     assert not os.path.exists(os.path.join(cfg.runs_dir, run_id))
     assert worker.store.get_run(run_id) is None
+    worker.store.close()
 
 
 def _open_at(opener, path, barrier):

@@ -5,12 +5,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.webhook.store_fixtures import BOTH_BACKENDS
+
+pytestmark = BOTH_BACKENDS
+
 
 @pytest.fixture(scope="module")
-def queue_only(tmp_path_factory):
+def queue_only(tmp_path_factory, module_store_databases):
     """API only, no worker: submitted runs stay queued."""
-    from tests.webhook.conftest import Service
-    svc = Service(tmp_path_factory.mktemp("queue"), queue={"max_depth": 400, "retry_after": 7})
+    from tests.webhook.conftest import Service, with_store
+    svc = Service(tmp_path_factory.mktemp("queue"), **with_store(
+        module_store_databases, {"queue": {"max_depth": 400, "retry_after": 7}}))
     try:
         svc.start_api()
         yield svc

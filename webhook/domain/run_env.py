@@ -4,8 +4,9 @@ else of the service's own environment.
 From the worker's environment only the names matching ``BASE`` (what any process needs:
 PATH, HOME, locale, time zone, temp dir, user) and ``executor.pass_env`` (globs, default
 proxies and CA bundles) are passed on; then ``executor.env`` and the entry's ``env`` are
-added. Variables that hold the hooks' secrets (``env:NAME`` in the ``hooks`` section) and
-the service's own ``SKYFORGE_*`` settings are never passed, whatever the globs say.
+added. Variables that hold the hooks' secrets (``env:NAME`` in the ``hooks`` section), the
+store's password (``env:NAME`` in ``store.url``) and the service's own ``SKYFORGE_*``
+settings are never passed, whatever the globs say.
 """
 
 import fnmatch
@@ -24,6 +25,12 @@ def hook_secret_names(config):
             if isinstance(getattr(s, "secret", None), str) and s.secret.startswith("env:")}
 
 
+def store_secret_names(config):
+    """The environment variable the store's password is read from, if any."""
+    password = config.store_url.password or ""
+    return {password[4:]} if password.startswith("env:") else set()
+
+
 def without_hook_secrets(config, environ):
     hidden = hook_secret_names(config)
     return {k: v for k, v in environ.items() if k not in hidden}
@@ -32,7 +39,7 @@ def without_hook_secrets(config, environ):
 def run_environment(config, entry, environ=None):
     environ = os.environ if environ is None else environ
     patterns = list(BASE) + list(config.executor["pass_env"])
-    hidden = hook_secret_names(config)
+    hidden = hook_secret_names(config) | store_secret_names(config)
     env = {k: v for k, v in environ.items()
            if k not in hidden and not k.startswith("SKYFORGE_")
            and any(fnmatch.fnmatchcase(k, p) for p in patterns)}

@@ -14,7 +14,7 @@ from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily,
                                     HistogramMetricFamily)
 
 from ..store import worker_alive
-from ..store.sqlite import BUCKETS
+from ..store.sql import BUCKETS
 
 PREFIX = "skyforge_webhook_"
 HISTOGRAM_HELP = {

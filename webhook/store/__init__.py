@@ -1,4 +1,5 @@
-"""The run store: a small interface so a PostgreSQL store can replace SQLite later.
+"""The run store: one interface, two engines (``store.url`` in the config): SQLite, the
+embedded default, and PostgreSQL for many hosts (``.sql`` holds what they share).
 
 Runs and events are plain dicts.  A run dict has: id, playbook, vars, limit, tags, priority,
 lock_key, status, created_at, claimed_at, started_at, finished_at, rc, worker_id,
@@ -28,6 +29,18 @@ class QueueFull(Exception):
 
 class IdempotencyConflict(Exception):
     """An Idempotency-Key was reused for a different request."""
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used; the message says which one, why and what to do."""
+
+
+class StoreUnavailable(StoreError):
+    """The store's server cannot be reached."""
+
+
+class SchemaError(StoreError):
+    """The store's schema is not the one this code knows (run `python -m webhook migrate`)."""
 
 
 class Store(abc.ABC):
@@ -126,3 +139,6 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def change_token(self):
         """A cheap value that changes whenever another process commits."""
+
+    def close(self):
+        """Release this process's connections (the store may still be used afterwards)."""
