@@ -78,6 +78,14 @@ options:
     description: Server-side apply field manager name.
     type: str
     default: skyforge-labs
+  source_sha256:
+    description:
+      - sha256 of the lab bundle the manifests were rendered from (the C(bundle_sha256) that
+        M(skyforge.labs.netlab_generate) returns). Recorded on the Topology as the annotation
+        C(skyforge.labs/source-sha256), so M(skyforge.labs.lab_info) can say which bundle a
+        running lab came from. A new value is a change of the Topology.
+      - Ignored with O(state=absent).
+    type: str
   force_conflicts:
     description: Take over fields another field manager owns (server-side apply C(force)).
     type: bool
@@ -208,6 +216,7 @@ def run_module():
             api_version=dict(type="str", default="auto", choices=["auto"] + list(API_VERSIONS)),
             field_manager=dict(type="str", default="skyforge-labs"),
             force_conflicts=dict(type="bool", default=False),
+            source_sha256=dict(type="str"),
         ),
         required_if=[("state", "present", ["src"])],
         required_one_of=[("src", "lab_name")],

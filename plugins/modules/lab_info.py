@@ -16,10 +16,11 @@ description:
   - Lists the labs this collection deployed (Topologies labelled
     C(app.kubernetes.io/managed-by=skyforge.labs)) in O(namespaces), or in every namespace, or
     one lab by O(name). A Topology deployed by anything else is not listed.
-  - Per lab the Topology API version, age, the digest of what was applied and the netlab inputs
-    digest it was rendered from; per node its kind, image, launcher Deployment, readiness as the
-    Clabernetes controller reports it (with the launcher's state when not ready) and the Service
-    that exposes it, with its addresses and ports.
+  - Per lab the Topology API version, age, the digest of what was applied, the netlab inputs
+    digest it was rendered from and the sha256 of its bundle (when c9s_apply was given it); per
+    node its kind, image, launcher Deployment, readiness as the Clabernetes controller reports it
+    (with the launcher's state when not ready) and the Service that exposes it, with its
+    addresses and ports.
   - Reads only; always runs, also in check mode.
 options:
   namespaces:
@@ -65,6 +66,7 @@ labs:
       created: "2026-12-03T10:00:00Z"
       age_seconds: 3600
       applied_sha256: 5e0c...
+      bundle_sha256: 9b1f...
       inputs_sha256: 64a4...
       netlab_version: "26.10"
       ready: false

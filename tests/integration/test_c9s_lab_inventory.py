@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import json
 import os
 import subprocess
@@ -23,6 +24,7 @@ from ansible_collections.skyforge.labs.plugins.module_utils.c9s.labs import list
 from ansible_collections.skyforge.labs.plugins.module_utils.k8s.client import Api, connect
 from tests.controlplane.cluster import free_port
 from tests.controlplane.fixtures import REPO_ROOT, apply_params
+from tests.controlplane.manager_fixtures import MULTI_VENDOR
 from tests.integration.test_c9s_apply_rbac import ACCESS_PLAYBOOK, grant
 
 NODES = ["c1", "h1", "r1", "r2", "r3"]
@@ -90,7 +92,9 @@ def test_inventory_and_lab_info_show_every_node_with_its_service_and_netlab_vars
 
     kubelet.run(boot=0.5, hold={"c1"})
     src, _rendered = c9s_lab()
-    c9s_apply.run(apply_params(control_plane.admin_kubeconfig, src=src))
+    with open(c9s_lab.bundle(MULTI_VENDOR), "rb") as bundle:
+        bundle_sha256 = hashlib.sha256(bundle.read()).hexdigest()
+    c9s_apply.run(apply_params(control_plane.admin_kubeconfig, src=src, source_sha256=bundle_sha256))
     _foreign_topology(admin_api, c9s_manager, c9s_namespace)
     kubelet.wait_deployments(NODES, "multi-vendor", check=lambda found: all(
         n == "c1" or (d.status and d.status.ready_replicas) for n, d in found.items()))
@@ -130,6 +134,7 @@ def test_inventory_and_lab_info_show_every_node_with_its_service_and_netlab_vars
         api.close()
     assert (lab["name"], lab["api_version"], lab["total_nodes"]) == ("multi-vendor", c9s_manager.api_version, 5)
     assert lab["inputs_sha256"] and lab["applied_sha256"] and lab["age_seconds"] >= 0
+    assert lab["bundle_sha256"] == bundle_sha256                  # which bundle it came from
     nodes = dict((n["name"], n) for n in lab["nodes"])
     assert nodes["r2"]["kind"] == "ceos" and nodes["r2"]["service"]["cluster_ip"] == services["r2"]
     assert all(nodes[n]["launcher"] for n in NODES)

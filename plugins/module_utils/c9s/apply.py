@@ -20,13 +20,14 @@ __metaclass__ = type
 import copy
 import hashlib
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.k8s.client import (
     APPLY_PATCH, ApiException, translate)
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s.contract import (
-    TOPOLOGY_GROUPS, cm_path, lab_selector, resource_of, secret_path, topology_path)
+    SOURCE_DIGEST, TOPOLOGY_GROUPS, cm_path, lab_selector, resource_of, secret_path, topology_path)
 
 PRIVILEGED = {"pod-security.kubernetes.io/enforce": "privileged"}
 APPLIED_DIGEST = "skyforge.labs/applied-sha256"
@@ -136,8 +137,19 @@ def configmap_in_sync(desired, current, field_manager):
             and _subset(dm.get("annotations"), cm.get("annotations") or {}))
 
 
-def stamp_topology(topology, api_version):
-    """The Topology to send: served apiVersion, plus a digest of what we apply.
+def source_digest(value):
+    """The bundle sha256 c9s_apply records on the Topology, checked before anything is sent."""
+    if not value:
+        return None
+    if not isinstance(value, str) or not re.match(r"\A[0-9a-f]{64}\Z", value):
+        raise LabError("source_sha256 must be the 64 lower-case hex digits of the bundle's sha256 "
+                       "(netlab_generate returns it as bundle_sha256), not %r" % (value,))
+    return value
+
+
+def stamp_topology(topology, api_version, source_sha256=None):
+    """The Topology to send: served apiVersion, the bundle it came from (when known), plus a
+    digest of what we apply.
 
     The digest lets a re-apply skip sending a large, unchanged Topology (see topology_in_sync).
     """
@@ -145,6 +157,8 @@ def stamp_topology(topology, api_version):
     topology["apiVersion"] = api_version
     annotations = topology["metadata"].setdefault("annotations", {})
     annotations.pop(APPLIED_DIGEST, None)
+    if source_sha256:
+        annotations[SOURCE_DIGEST] = source_sha256
     digest = hashlib.sha256(json.dumps(topology, sort_keys=True, separators=(",", ":")).encode("utf-8"))
     annotations[APPLIED_DIGEST] = digest.hexdigest()
     return topology
@@ -235,12 +249,13 @@ def view(obj):
 class Applier:
     """One apply run: holds the connection, options and what it found and did."""
 
-    def __init__(self, api, lab, api_version, field_manager, force=False):
+    def __init__(self, api, lab, api_version, field_manager, force=False, source_sha256=None):
         self.api = api
         self.lab = lab
         self.api_version = api_version
         self.field_manager = field_manager
         self.force = force
+        self.source_sha256 = source_sha256
         self.objects = []
         self.diffs = []
         self.topology_before = None
@@ -287,7 +302,7 @@ class Applier:
         existing_secrets = self._existing_secrets(prune)
         self._apply_all("Secret", self.lab.secrets, existing_secrets)
 
-        topology = stamp_topology(self.lab.topology, self.api_version)
+        topology = stamp_topology(self.lab.topology, self.api_version, self.source_sha256)
         if topology_in_sync(topology, self.topology_before, self.field_manager):
             self.topology_after, action = self.topology_before, "unchanged"
         else:

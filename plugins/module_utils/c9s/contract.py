@@ -26,6 +26,9 @@ INVENTORY_COMPONENT = "inventory"
 CREDENTIALS_COMPONENT = "credentials"
 INVENTORY_KEY = "inventory.json"
 CREDENTIALS_KEY = "credentials.json"
+# the sha256 of the lab bundle a Topology was rendered from, set by c9s_apply (source_sha256):
+# the render itself stays the same for a bundle and its unpacked directory
+SOURCE_DIGEST = "skyforge.labs/source-sha256"
 # the prefix of the labels the Clabernetes controller puts on what it makes for a Topology
 _CONTROLLER_LABELS = {C9S_RUN: "c9s.run", V06: "clabernetes"}
 

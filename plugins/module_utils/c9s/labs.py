@@ -21,7 +21,7 @@ import json
 
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s import apply
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s.contract import (
-    C9S_RUN, INVENTORY_KEY, LAB_LABEL, managed_selector, node_label, owner_label, owner_selector,
+    C9S_RUN, INVENTORY_KEY, LAB_LABEL, SOURCE_DIGEST, managed_selector, node_label, owner_label, owner_selector,
     resource_of, inventory_name, cm_path, topology_path)
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s.wait import _rollout_pending, evaluate
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
@@ -134,6 +134,7 @@ def describe(api, api_version, topology, now=None):
            "created": meta.get("creationTimestamp"),
            "age_seconds": _age(meta.get("creationTimestamp"), now or datetime.datetime.utcnow()),
            "applied_sha256": (meta.get("annotations") or {}).get(apply.APPLIED_DIGEST),
+           "bundle_sha256": (meta.get("annotations") or {}).get(SOURCE_DIGEST),
            "inputs_sha256": inventory.get("inputs_sha256"), "netlab_version": inventory.get("netlab_version"),
            "ready": info["ready"], "ready_nodes": 0, "total_nodes": len(nodes),
            "error": info["error"], "nodes": []}

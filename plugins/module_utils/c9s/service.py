@@ -42,6 +42,7 @@ def run(params, check_mode=False):
 def _present(api, params, check_mode):
     if not params.get("src"):
         raise LabError("state=present needs src: the manifests file skyforge.labs.c9s_render wrote")
+    source_sha256 = apply.source_digest(params.get("source_sha256"))
     # list what the cluster holds while the (possibly large) manifests file is parsed
     prefetch = None
     peek = peek_topology(params["src"])
@@ -70,7 +71,8 @@ def _present(api, params, check_mode):
     result["api_version"] = api_version
     if api_version == C9S_RUN and not namespace_missing:
         owned.check_node_names(api, lab.namespace, lab.name, definition_nodes(lab.topology))
-    applier = apply.Applier(api, lab, api_version, params["field_manager"], force=params.get("force_conflicts"))
+    applier = apply.Applier(api, lab, api_version, params["field_manager"], force=params.get("force_conflicts"),
+                            source_sha256=source_sha256)
     applier.run(prune=params.get("prune", True), namespace_missing=namespace_missing, existing_cms=existing)
     result["objects"].extend(applier.objects)
     result["changed"] = any(o["action"] != "unchanged" for o in result["objects"])

@@ -2,8 +2,11 @@
 """What c9s_apply counts as a change of ours: the fields we apply, never generation or
 resourceVersion, which the Clabernetes controller's whole-object status writes move too."""
 
+import pytest
+
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s.apply import (
-    _action, owned_state, project, stamp_topology, topology_in_sync)
+    _action, owned_state, project, source_digest, stamp_topology, topology_in_sync)
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 ME = "skyforge-labs"
 V06 = "clabernetes.containerlab.dev/v1alpha1"
@@ -75,3 +78,15 @@ def test_project_sees_live_values_only_where_desired_sets_them():
     assert project({"a": {"b": 1}, "l": [{"x": 1}]},
                    {"a": {"b": 2, "c": 3}, "l": [{"x": 1, "y": 2}], "z": 1}) == {"a": {"b": 2}, "l": [{"x": 1}]}
     assert project({"a": 1}, {}) != {"a": None}  # missing is not null
+
+
+def test_a_new_source_bundle_is_a_change_and_a_malformed_one_is_refused_before_anything_is_sent():
+    plain = desired()
+    first = stamp_topology(plain, V06, "ab" * 32)
+    assert first["metadata"]["annotations"]["skyforge.labs/source-sha256"] == "ab" * 32
+    assert not topology_in_sync(stamp_topology(plain, V06, "cd" * 32), live(first), ME)
+    assert topology_in_sync(stamp_topology(plain, V06, "ab" * 32), live(first), ME)
+    assert source_digest("") is None and source_digest(None) is None
+    for bad in ("AB" * 32, "ab" * 31, "ab" * 32 + "\n", "../bundle.tar.gz", "{{ lookup('pipe', 'id') }}"):
+        with pytest.raises(LabError, match="source_sha256 must be the 64 lower-case hex digits"):
+            source_digest(bad)
