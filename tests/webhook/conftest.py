@@ -162,6 +162,16 @@ class Service:
                 proc.kill()
                 proc.wait()
 
+    @contextlib.contextmanager
+    def running(self):
+        """The API and one worker for the block; stopped on the way out, also when a start fails."""
+        try:
+            self.start_api()
+            self.start_worker()
+            yield self
+        finally:
+            self.stop()
+
     # -- HTTP ------------------------------------------------------------------------
     def conn(self, timeout=30):
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
@@ -302,12 +312,8 @@ def make_service(tmp_path, store_databases):
 def shared_service(tmp_path_factory, module_store_databases):
     """One API + one two-slot worker shared by the read-mostly tests of a module."""
     svc = Service(tmp_path_factory.mktemp("shared"), **with_store(module_store_databases, {}))
-    try:
-        svc.start_api()
-        svc.start_worker()
+    with svc.running():
         yield svc
-    finally:
-        svc.stop()
 
 
 @contextlib.contextmanager

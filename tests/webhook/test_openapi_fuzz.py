@@ -38,12 +38,8 @@ def service(tmp_path_factory):
     with open(svc.config, "w") as handle:
         yaml.safe_dump(config, handle)
     svc.env.update(ENV)
-    try:
-        svc.start_api()
-        svc.start_worker()
+    with svc.running():
         yield svc
-    finally:
-        svc.stop()
 
 
 @pytest.mark.slow
