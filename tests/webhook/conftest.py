@@ -46,6 +46,7 @@ def catalog():
         "slow_plain": entry("slow"),
         "slow_short": entry("slow", timeout=1.5),
         "detach": entry("detach"),
+        "spawner": entry("spawner"),
         "secret": entry("secret"),
         "many": entry("many_events"),
         "fifty": entry("fifty"),

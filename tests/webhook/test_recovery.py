@@ -42,6 +42,16 @@ def test_killed_worker_run_is_reaped_and_queue_continues(make_service):
         assert svc.wait(run["id"], timeout=60)["status"] == "successful"
 
 
+def test_a_killed_worker_takes_down_a_run_that_keeps_forking(make_service):
+    svc = make_service(workers=0, worker={"slots": 1, "dead_after": 60})
+    worker = svc.start_worker("forked")
+    run = svc.submit("spawner")
+    wait_for(lambda: len(run_pids(run["id"])) > 100, 60, "the run to fork 100 processes")
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait()
+    wait_for(lambda: run_pids(run["id"]) == [], 10, "every forked process to exit")
+
+
 def test_other_workers_reap_a_dead_worker_and_requeue_unstarted_claims(make_service):
     svc = make_service(workers=0, worker={"slots": 1, "dead_after": 2,
                                           "heartbeat_interval": 0.3})

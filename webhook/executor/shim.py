@@ -136,8 +136,17 @@ class Shim:
 
 
 def _die_with_parent(_signum, _frame):
-    for pid in procs.descendants(os.getpid()):
-        procs.signal_all([pid], signal.SIGKILL)
+    # One sweep can miss a process forked after it read the table; that orphan re-parents
+    # to us (the subreaper) and the next sweep gets it.  Zombies are dead already.
+    me = os.getpid()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        table = procs.process_table()
+        living = [pid for pid in procs.descendants(me, table) if table[pid][1] not in ("Z", "X")]
+        if not living:
+            break
+        procs.signal_all(living, signal.SIGKILL)
+        time.sleep(0.02)
     os._exit(1)
 
 
