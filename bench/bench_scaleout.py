@@ -16,11 +16,14 @@ machine, each with its own port and data_dir, sharing one store:
    runs/s from the first submission to the last finish, and the 3/1 ratio.
 
 Needs PostgreSQL from the Debian packages (`make system-deps`); starts its own server.
+`--many-hosts 10000 [--kill-every 30]` runs the issue's full-size kill -9 test instead
+(`tests/webhook/test_many_hosts.py`; `make test` runs it with 150 submissions).
 """
 
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -141,7 +144,19 @@ def loadavg():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter phases (smoke run)")
+    parser.add_argument("--many-hosts", type=int, metavar="RUNS",
+                        help="instead, run the three-host kill -9 test "
+                             "(tests/webhook/test_many_hosts.py) with RUNS submissions: the "
+                             "issue's 10000 take hours on 2 cores")
+    parser.add_argument("--kill-every", type=float, default=30.0, metavar="SECONDS",
+                        help="with --many-hosts: seconds between kills (default 30)")
     args = parser.parse_args()
+    if args.many_hosts:
+        env = dict(os.environ, SKYFORGE_MANY_HOSTS_RUNS=str(args.many_hosts),
+                   SKYFORGE_MANY_HOSTS_KILL_EVERY=str(args.kill_every))
+        return subprocess.call([sys.executable, "-m", "pytest", "-q", "-s",
+                                os.path.join("tests", "webhook", "test_many_hosts.py")],
+                               cwd=ROOT, env=env)
     duration = 4 if args.quick else 8
     pickups, events, runs = (5, 500, 8) if args.quick else (15, 2000, 24)
     res = {b: {} for b in BACKENDS}

@@ -249,7 +249,8 @@ def test_three_hosts_one_store_survive_kill_9(tmp_path, postgres_url):
         assert not never, f"successful runs without their execution's evidence: {never}"
 
         # every follower saw every event of its run, in order, exactly as stored
-        assert followed and all(f["ended"] for f in followed.values())
+        assert followed and len(followed) == len(followers), "followers still running"
+        assert all(f["ended"] for f in followed.values())
         for run_id, seen in followed.items():
             stored = [{"seq": e["seq"], "type": e["type"], "ts": e["ts"], "data": e["data"]}
                       for e in store.events_after(run_id, 0, 10000)]
