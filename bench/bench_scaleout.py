@@ -5,8 +5,9 @@ a fresh store, so the machine's load drifts over both alike). "Hosts" are Servic
 machine, each with its own port and data_dir, sharing one store:
 
 1. submissions/s and p99 (`hey`, 16 connections split over the APIs; no worker, the runs
-   stay queued) with 1 and with 3 API replicas (gunicorn, 2 processes each). SQLite with 3
-   replicas means 3 APIs on one database file on one host: SQLite cannot span hosts.
+   stay queued; best of 2 rounds, ABBA order) with 1 and with 3 API replicas (gunicorn, 2
+   processes each). SQLite with 3 replicas means 3 APIs on one database file on one host:
+   SQLite cannot span hosts.
 2. queued -> running p50: runs submitted to API A, picked up by the idle worker of host B
    (run.queued -> run.started, both stored times).
 3. SSE delivery across replicas: a playbook of many events run by the worker on host B,
@@ -165,10 +166,13 @@ def main():
         try:
             print(f"load average at start: {loadavg()}", flush=True)
             for replicas in (1, 3):
-                for backend in BACKENDS:
+                # best of 2 rounds in ABBA order: other load only ever takes req/s away
+                for backend in BACKENDS + BACKENDS[::-1]:
                     print(f"submissions, {replicas} API(s), {backend} ...", flush=True)
-                    res[backend][f"sub{replicas}"] = submissions(tmp, stores, backend, replicas,
-                                                                 duration)
+                    got = submissions(tmp, stores, backend, replicas, duration)
+                    best = res[backend].get(f"sub{replicas}")
+                    if best is None or got["rate"] > best["rate"]:
+                        res[backend][f"sub{replicas}"] = got
             for backend in BACKENDS:
                 print(f"pickup and SSE across hosts, {backend} ...", flush=True)
                 res[backend]["pickup"], res[backend]["sse"] = across_hosts(
