@@ -18,7 +18,7 @@ machine, each with its own port and data_dir, sharing one store:
 
 Needs PostgreSQL from the Debian packages (`make system-deps`); starts its own server.
 `--many-hosts 10000 [--kill-every 30]` runs the issue's full-size kill -9 test instead
-(`tests/webhook/test_many_hosts.py`; `make test` runs it with 150 submissions).
+(`tests/webhook/test_many_hosts.py`; `make test` runs it with 100 submissions).
 """
 
 import argparse
