@@ -289,6 +289,17 @@ def run_pids(run_id):
     return found
 
 
+def wait_for(predicate, timeout, what, interval=0.05):
+    """The first true value of ``predicate()`` within ``timeout`` s, else AssertionError."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def pid_alive(pid):
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:

@@ -25,7 +25,7 @@ import signal
 import threading
 import time
 
-from tests.webhook.conftest import FINAL, PLAYBOOKS, Service, iter_sse
+from tests.webhook.conftest import FINAL, PLAYBOOKS, Service, iter_sse, wait_for
 from tests.webhook.store_fixtures import open_url
 
 RUNS = int(os.environ.get("SKYFORGE_MANY_HOSTS_RUNS", "100"))
@@ -118,16 +118,6 @@ def follow(hosts, first, run_id, out):
     out[run_id] = {"events": events, "cuts": cuts, "ended": False}
 
 
-def wait_for(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def drained(store):
     stats = store.queue_stats(time.time())
     return stats["depth"] == 0 and not any(stats["running"].values())
@@ -196,7 +186,7 @@ def test_three_hosts_one_store_survive_kill_9(tmp_path, postgres_url):
             try:
                 wait_for(lambda: any(r["worker_id"] == host.worker_id and r["started_at"]
                                      for r in store.list_runs(status="running", limit=100)[0]),
-                         5, "a run on the victim")
+                         5, "a run on the victim", interval=0.2)
             except AssertionError:
                 pass
             t_kill = time.time()
