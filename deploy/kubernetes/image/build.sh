@@ -26,6 +26,6 @@ trap 'rm -rf "$src"' EXIT
 cp "$top/deploy/kubernetes/image/execution-environment.yml" "$out/"
 cd "$out"
 if [ "$mode" = "--create-only" ]; then
-  exec "$venv/bin/ansible-builder" create --file execution-environment.yml --context context
+  exec "$venv/bin/ansible-builder" create --file execution-environment.yml --context context --output-filename Containerfile
 fi
 exec "$venv/bin/ansible-builder" build --file execution-environment.yml --context context --tag "$tag"
