@@ -55,8 +55,9 @@ options:
     default: false
   kubeconfig:
     description:
-      - Path to a kubeconfig file. Without it and without O(host), as the modules: E(KUBECONFIG),
-        then in a pod the in-cluster service account (token, CA), then C(~/.kube/config).
+      - Path to a kubeconfig file. Without it and without O(host), as in the modules
+        E(KUBECONFIG), then in a pod the in-cluster service account (token, CA), then
+        C(~/.kube/config).
     type: path
     env: [{name: K8S_AUTH_KUBECONFIG}]
   context:
