@@ -1,45 +1,15 @@
-"""Build deploy/kubernetes with the real kubectl (its embedded kustomize) for the tests.
-
-A copy of deploy/kubernetes gets the files an overlay expects from its user (the store
-password), so the checkout is never written; `wrap()` puts a kustomization on top of a
-directory, the way a user's own overlay would.
-"""
+"""Build deploy/kubernetes with the real kubectl (its embedded kustomize) for the tests;
+`wrap()` puts a kustomization on top of a directory, the way a user's own overlay would."""
 
 import os
-import shutil
 import subprocess
 
-import pytest
 import yaml
-
-from tests.ci import unavailable
-from tests.controlplane.cluster import ControlPlaneError, GoMissing, build_binaries
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEPLOY = os.path.join(ROOT, "deploy", "kubernetes")
 OVERLAY = os.path.join("overlays", "external-postgres")
 STORE_PASSWORD = "test-password-not-a-secret"
-
-
-@pytest.fixture(scope="session")
-def kubectl():
-    try:
-        return os.path.join(build_binaries(), "kubectl")
-    except GoMissing as exc:
-        unavailable("needs kubectl, which is built from Go: %s" % exc)
-    except ControlPlaneError as exc:
-        pytest.fail(str(exc))
-
-
-@pytest.fixture
-def deploy_tree(tmp_path):
-    """A copy of deploy/kubernetes with the overlay's password file written."""
-    tree = tmp_path / "kubernetes"
-    shutil.copytree(DEPLOY, str(tree), ignore=shutil.ignore_patterns("secrets"))
-    secrets = tree / OVERLAY / "secrets"
-    secrets.mkdir()
-    (secrets / "store-password").write_text(STORE_PASSWORD)
-    return tree
 
 
 def kustomize(kubectl, directory):
