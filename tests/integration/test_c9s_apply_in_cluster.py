@@ -1,43 +1,28 @@
 # -*- coding: utf-8 -*-
 """c9s_apply in a pod: no kubeconfig, only the pod's service account.
 
-The process gets what the kubelet gives a pod, the way the Clabernetes manager harness does
-(tests/controlplane/manager.py): KUBERNETES_SERVICE_HOST/PORT pointing at the real
-kube-apiserver, and in a private mount namespace (`unshare --mount`) a tmpfs over /var/run
-holding secrets/kubernetes.io/serviceaccount/{token,ca.crt,namespace}. Nothing on the host
-changes; the mounts die with the process. The token is a real ServiceAccount token (the
-TokenRequest API) for an account that holds only the shipped Role, so what works here is
-what works in the webhook's worker pod (deploy/kubernetes).
+The process gets what the kubelet gives a pod (tests/controlplane/pod_identity.py, the way
+the Clabernetes manager harness does it): KUBERNETES_SERVICE_HOST/PORT pointing at the real
+kube-apiserver, and in a private mount namespace the service-account token, CA and namespace
+files. The token is a real ServiceAccount token for an account that holds only the shipped
+Role, so what works here is what works in the webhook's worker pod (deploy/kubernetes).
 """
 
 import json
 import os
-import shutil
+import pathlib
 import subprocess
 import sys
 
 import pytest
-import yaml
 from kubernetes import client
 
-from tests.ci import unavailable
 from tests.controlplane.fixtures import REPO_ROOT, lab_manifests, write_manifests
+from tests.controlplane.pod_identity import SA_DIR, in_pod_argv, pod_env, require_unshare, service_account_files
 
 pytestmark = pytest.mark.controlplane
 
 ACCOUNT = "lab-runner"
-SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
-
-# runs inside the private mount namespace; argv: files directory, then the command
-POD_WRAPPER = r"""set -eu
-files=$1; shift
-mount -t tmpfs -o mode=0755,size=1m skyforge-pod-run /var/run
-mkdir -p %(sa)s
-for name in token ca.crt namespace; do
-  if [ -e "$files/$name" ]; then cp "$files/$name" %(sa)s/; fi
-done
-exec "$@"
-""" % {"sa": SA_DIR}
 
 PLAYBOOK = """
 - name: c9s_apply with the pod's service account only
@@ -78,45 +63,25 @@ PLAYBOOK = """
 
 @pytest.fixture
 def pod_identity(control_plane, admin_api, namespace, tmp_path):
-    """The files the kubelet mounts for a pod of ServiceAccount ACCOUNT, which is bound to
-    the shipped Role in `namespace`."""
-    if os.geteuid() != 0 or not shutil.which("unshare"):
-        unavailable("giving a process a pod's service-account files needs root and unshare "
-                    "(a private mount namespace)")
-    core, rbac = client.CoreV1Api(admin_api), client.RbacAuthorizationV1Api(admin_api)
-    core.create_namespaced_service_account(namespace, {"metadata": {"name": ACCOUNT}})
-    with open(os.path.join(REPO_ROOT, "roles", "cluster_access", "files", "role.yaml")) as handle:
-        role = yaml.safe_load(handle)
-    rbac.create_namespaced_role(namespace, role)
-    rbac.create_namespaced_role_binding(namespace, {
-        "metadata": {"name": ACCOUNT},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role["metadata"]["name"]},
-        "subjects": [{"kind": "ServiceAccount", "name": ACCOUNT, "namespace": namespace}]})
-    token = core.create_namespaced_service_account_token(
-        ACCOUNT, namespace, {"spec": {"expirationSeconds": 3600}}).status.token
-    files = tmp_path / "serviceaccount"
-    files.mkdir()
-    (files / "token").write_text(token)
-    (files / "ca.crt").write_bytes(control_plane.ca_pem)
-    (files / "namespace").write_text(namespace)
-    return files
+    """The files the kubelet mounts for a pod of ServiceAccount ACCOUNT (the shipped Role)."""
+    require_unshare()
+    return pathlib.Path(service_account_files(control_plane, admin_api, namespace, ACCOUNT,
+                                              tmp_path / "serviceaccount"))
 
 
 def run_in_pod(control_plane, files, argv, tmp_path):
     """argv with a pod's environment: no kubeconfig anywhere, the service host and port set."""
     home = tmp_path / "home"
     home.mkdir()
-    env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG" and not k.startswith("K8S_AUTH_")}
+    env = pod_env(control_plane, os.environ)
     env.update({
         "HOME": str(home),
-        "KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(control_plane.port),
         "ANSIBLE_COLLECTIONS_PATH": os.path.join(REPO_ROOT, ".skyforge", "collections"),
         "PYTHONPATH": os.path.join(REPO_ROOT, ".skyforge", "collections"),
         "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCALHOST_WARNING": "0", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
         "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
     })
-    return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", POD_WRAPPER, "sh",
-                           str(files)] + list(argv), env=env, cwd=str(tmp_path), stdin=subprocess.DEVNULL,
+    return subprocess.run(in_pod_argv(files, argv), env=env, cwd=str(tmp_path), stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=300, check=False)
 
 
