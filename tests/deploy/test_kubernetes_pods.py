@@ -25,6 +25,9 @@ from tests.webhook.conftest import free_port
 BIN = os.path.dirname(sys.executable)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COLLECTION = "/usr/share/ansible/collections/ansible_collections/skyforge/labs"
+# this checkout as `make collection` links it into .skyforge/collections
+LOCAL_COLLECTION = os.path.join(ROOT, ".skyforge", "collections", "ansible_collections", "skyforge", "labs")
+API, WORKER = "skyforge-webhook-api", "skyforge-webhook-worker"
 
 
 class PodRun:
@@ -32,7 +35,7 @@ class PodRun:
     from the ConfigMap, env resolved from the generated Secrets."""
 
     # image path -> this checkout / the venv
-    LOCAL = {COLLECTION: ROOT, "/opt/skyforge-webhook": os.path.join(ROOT, "webhook"),
+    LOCAL = {COLLECTION: LOCAL_COLLECTION, "/opt/skyforge-webhook": os.path.join(ROOT, "webhook"),
              "gunicorn": os.path.join(BIN, "gunicorn"), "skyforge-webhook": os.path.join(BIN, "skyforge-webhook")}
 
     def __init__(self, objects, deployment, workdir):
@@ -43,6 +46,10 @@ class PodRun:
         config_dir.mkdir()
         config_map = one(objects, "ConfigMap")
         for key, text in config_map["data"].items():
+            # the image installs the collection where ansible looks by default; here the runs
+            # are told where `make collection` put it
+            text = text.replace('    ANSIBLE_NOCOLOR: "1"\n', '    ANSIBLE_NOCOLOR: "1"\n    ANSIBLE_COLLECTIONS_PATH: %s\n'
+                                % os.path.join(ROOT, ".skyforge", "collections"))
             (config_dir / key).write_text(self.local(text))
         self.mounts = {"/etc/skyforge": str(config_dir), "/var/lib/skyforge": str(self.data),
                        "/tmp": str(workdir)}
@@ -93,10 +100,11 @@ class PodRun:
         return subprocess.run(self.argv(container), env=self.env(container, **env), cwd=str(self.data),
                               capture_output=True, text=True, timeout=120, check=False)
 
-    def start(self, name, log, **env):
+    def start(self, name, log, wrap=list, **env):
+        """The container's process; wrap(argv) may put it in a pod's mount namespace."""
         container = self.container(name)
         with open(str(log), "wb") as handle:
-            proc = subprocess.Popen(self.argv(container), env=self.env(container, **env), cwd=str(self.data),
+            proc = subprocess.Popen(wrap(self.argv(container)), env=self.env(container, **env), cwd=str(self.data),
                                     stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT,
                                     start_new_session=True)
         self.procs.append(proc)
@@ -126,6 +134,10 @@ def database(postgres_server):
 
 @pytest.fixture
 def overlay_objects(kubectl, deploy_tree, database):
+    return fill_overlay(kubectl, deploy_tree, database)
+
+
+def fill_overlay(kubectl, deploy_tree, database):
     """The external-postgres overlay filled in as its header says: the URL and the password file."""
     overlay = deploy_tree / OVERLAY
     spec = yaml.safe_load((overlay / "kustomization.yaml").read_text())
@@ -160,8 +172,8 @@ def wait_for(url, status, procs, timeout=90):
 
 
 def test_the_pods_migrate_start_and_turn_ready_on_the_probes(overlay_objects, tmp_path):
-    api = PodRun(overlay_objects, "skyforge-webhook-api", tmp_path / "api")
-    worker = PodRun(overlay_objects, "skyforge-webhook-worker", tmp_path / "worker")
+    api = PodRun(overlay_objects, API, tmp_path / "api")
+    worker = PodRun(overlay_objects, WORKER, tmp_path / "worker")
     webhook = api.container("webhook")
     port = {p["name"]: p["containerPort"] for p in webhook["ports"]}
     config = yaml.safe_load(open(os.path.join(api.mounts["/etc/skyforge"], "config.yml")))
@@ -198,9 +210,78 @@ def test_the_init_container_refuses_anything_but_postgresql(kubectl, deploy_tree
         spec["secretGenerator"][0]["literals"] = ["url=" + url]
         (overlay / "kustomization.yaml").write_text(yaml.safe_dump(spec))
     objects = kustomize(kubectl, deploy_tree / (OVERLAY if url else "base"))
-    for deployment in ("skyforge-webhook-api", "skyforge-webhook-worker"):
+    for deployment in (API, WORKER):
         pod = PodRun(objects, deployment, tmp_path / deployment)
         done = pod.run("migrate")
         assert done.returncode == 2
         assert "must be a postgresql:// URL" in done.stderr and "overlays/external-postgres" in done.stderr
         assert os.listdir(str(pod.data)) == []   # no SQLite file was made
+
+
+@pytest.mark.controlplane
+def test_a_run_in_the_worker_pod_changes_the_cluster_with_the_pods_service_account(
+        kubectl, deploy_tree, database, control_plane, namespace, tmp_path):
+    """Chat/CI -> API pod -> PostgreSQL -> worker pod -> lab_destroy -> the real API server,
+    with nothing but the worker's service-account token (the shipped Role) mounted where the
+    kubelet puts it: the config passes the service address on to the runs, and the modules
+    take the in-cluster configuration."""
+    import hashlib
+    import json
+    import secrets
+
+    from kubernetes import client
+
+    from ansible_collections.skyforge.labs.plugins.module_utils.c9s.service import run as c9s_apply
+    from tests.controlplane.fixtures import apply_params, lab_manifests, write_manifests
+    from tests.controlplane.pod_identity import in_pod_argv, require_unshare, service_account_files
+
+    require_unshare()
+    # an API token, configured as `python -m webhook token` prints it (its SHA-256)
+    token = secrets.token_hex(16)
+    config = deploy_tree / "base" / "config.yml"
+    text = config.read_text()
+    assert "  tokens: []\n" in text
+    config.write_text(text.replace("  tokens: []\n", "  tokens: [{name: ci, role: operator, sha256: %s}]\n"
+                                   % hashlib.sha256(token.encode()).hexdigest()))
+    objects = fill_overlay(kubectl, deploy_tree, database)
+    account = pod_spec(objects, WORKER)["serviceAccountName"]
+    files = service_account_files(control_plane, control_plane.api_client(), namespace, account, tmp_path / "sa")
+    lab = "from-webhook"
+    c9s_apply(apply_params(control_plane.admin_kubeconfig,
+                           src=write_manifests(tmp_path / "lab.yml", lab_manifests(lab, namespace))))
+
+    api, worker = PodRun(objects, API, tmp_path / "api"), PodRun(objects, WORKER, tmp_path / "worker")
+    assert api.run("migrate").returncode == 0
+    local = "127.0.0.1:%d" % free_port()
+    base = "http://" + local
+    try:
+        procs = [api.start("webhook", tmp_path / "api.log", SKYFORGE_BIND=local),
+                 worker.start("webhook", tmp_path / "worker.log", wrap=lambda argv: in_pod_argv(files, argv),
+                              KUBERNETES_SERVICE_HOST="127.0.0.1", KUBERNETES_SERVICE_PORT=str(control_plane.port))]
+        wait_for(base + "/readyz", 200, procs)
+        auth = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+        request = urllib.request.Request(base + "/api/v1/runs", method="POST", headers=auth, data=json.dumps(
+            {"playbook": "lab_destroy", "vars": {"lab_name": lab, "namespace": namespace}}).encode())
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            run_id = json.loads(resp.read())["id"]
+        deadline = time.monotonic() + 240
+        while True:
+            with urllib.request.urlopen(urllib.request.Request(base + "/api/v1/runs/" + run_id, headers=auth)) as resp:
+                state = json.loads(resp.read())
+            if state["status"] in ("successful", "failed", "canceled", "error"):
+                break
+            assert time.monotonic() < deadline, state
+            time.sleep(0.5)
+        with urllib.request.urlopen(urllib.request.Request(base + "/api/v1/runs/%s/stdout" % run_id,
+                                                           headers=auth)) as resp:
+            stdout = resp.read().decode()
+    finally:
+        api.stop()
+        worker.stop()
+    assert state["status"] == "successful", stdout[-3000:] + (tmp_path / "worker.log").read_text()[-2000:]
+    selector = "skyforge.labs/lab=%s" % lab
+    core = client.CoreV1Api(control_plane.api_client())
+    assert core.list_namespaced_config_map(namespace, label_selector=selector).items == []
+    topologies = client.CustomObjectsApi(control_plane.api_client()).list_namespaced_custom_object(
+        "c9s.run", "v1alpha1", namespace, "topologies")["items"]
+    assert topologies == []
