@@ -29,7 +29,7 @@ PLAYBOOK = """
   hosts: localhost
   gather_facts: false
   tasks:
-    - name: Apply
+    - name: Apply the lab as the service account
       skyforge.labs.c9s_apply:
         src: "{{ src }}"
       register: applied
