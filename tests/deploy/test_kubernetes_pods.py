@@ -260,6 +260,13 @@ def test_a_run_in_the_worker_pod_changes_the_cluster_with_the_pods_service_accou
                               KUBERNETES_SERVICE_HOST="127.0.0.1", KUBERNETES_SERVICE_PORT=str(control_plane.port))]
         wait_for(base + "/readyz", 200, procs)
         auth = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+        # the account cannot create namespaces: a deploy must say so, or it is refused up front
+        refused = urllib.request.Request(base + "/api/v1/runs", method="POST", headers=auth, data=json.dumps(
+            {"playbook": "lab_deploy", "vars": {"topology": "frr-small", "lab_name": lab,
+                                                "namespace": namespace}}).encode())
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(refused, timeout=10)
+        assert info.value.code == 422 and "create_namespace" in info.value.read().decode()
         request = urllib.request.Request(base + "/api/v1/runs", method="POST", headers=auth, data=json.dumps(
             {"playbook": "lab_destroy", "vars": {"lab_name": lab, "namespace": namespace}}).encode())
         with urllib.request.urlopen(request, timeout=10) as resp:
