@@ -6,14 +6,19 @@ calls and hooks would then wait for. ``server.connections`` bounds the connectio
 process; a request head must arrive within ``server.request_timeout`` seconds (so must
 the next request on a kept-alive connection), and a body may not stall longer than that
 (``webhook.http.hardening``). ``server.workers`` processes share the SQLite store.
+
+A worker dies with its master (``post_fork``), so a master killed with ``kill -9`` leaves
+no worker behind holding the port: the master started in its place binds at once.
 """
 
 import os
+import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from webhook import config as _config  # noqa: E402
+from webhook.executor.procs import PR_SET_PDEATHSIG, prctl  # noqa: E402
 
 _cfg = _config.load()
 
@@ -31,3 +36,13 @@ errorlog = "-"
 # host; this service does not use it
 control_socket_disable = True
 loglevel = "info"
+
+
+def post_fork(server, _worker):
+    # Left alone, an orphaned gevent worker notices its dead master only at its next 1 s
+    # check and then takes seconds to exit on a busy host; meanwhile it keeps the listening
+    # socket, the new master's bind fails ("Connection in use") and retries once a second.
+    # It would cut its open requests on the way out all the same, so it may as well go now.
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != server.pid:   # the master died before prctl took effect
+        os._exit(0)
