@@ -11,6 +11,7 @@ A worker dies with its master (``post_fork``), so a master killed with ``kill -9
 no worker behind holding the port: the master started in its place binds at once.
 """
 
+import importlib.metadata
 import os
 import signal
 import sys
@@ -38,6 +39,15 @@ control_socket_disable = True
 loglevel = "info"
 
 
+# gevent's monkey.patch_all(), the first thing a worker does, looks its plugin entry points
+# up 25 times, and each look-up reads the metadata of every installed distribution (2,800
+# file reads with this venv's 113: 0.4 s of each worker's boot, seconds on a busy host).
+# The installed set does not change while a worker boots: the master reads it once, the
+# workers use that copy until they are up (post_worker_init).
+_entry_points = importlib.metadata.entry_points
+_installed_entry_points = _entry_points()
+
+
 def post_fork(server, _worker):
     # Left alone, an orphaned gevent worker notices its dead master only at its next 1 s
     # check and then takes seconds to exit on a busy host; meanwhile it keeps the listening
@@ -46,3 +56,8 @@ def post_fork(server, _worker):
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != server.pid:   # the master died before prctl took effect
         os._exit(0)
+    importlib.metadata.entry_points = _installed_entry_points.select
+
+
+def post_worker_init(_worker):
+    importlib.metadata.entry_points = _entry_points

@@ -92,3 +92,12 @@ def test_kill_9_of_the_worker_keeps_the_api_up_and_a_new_worker_takes_over(tmp_p
         thread.join()
         serve.stop()
     assert misses == []
+
+
+def test_first_death_restarts_at_once_and_only_a_crash_loop_backs_off():
+    from webhook.worker.serve import BACKOFF_MAX, STABLE_AFTER, Child
+    child = Child("api", [], {})
+    assert [child.delay(1.0) for _ in range(4)] == [0.0, 0.5, 1.0, 2.0]
+    assert max(child.delay(1.0) for _ in range(20)) == BACKOFF_MAX
+    assert child.delay(STABLE_AFTER) == 0.0   # a stable life ends the loop: no wait again
+    assert child.delay(1.0) == 0.5
