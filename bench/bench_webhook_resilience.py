@@ -5,9 +5,10 @@
    1,000 open SSE streams (100 per run on 10 queued runs, never read by the client) and
    200 half-open sockets (a request head that never ends; `server.request_timeout` is
    raised to 120 s so they stay for the whole measurement), while `hey` (compiled, built
-   from the Go proxy into ~/.cache/skyforge-labs/bin on first use) POSTs /api/v1/runs on 16
-   connections. Then checks every stream is still open. `--profile PREFIX` records the
-   gunicorn workers with py-spy during the loaded phase and prints the top frames.
+   from the Go proxy into ~/.cache/skyforge-labs/bin on first use) POSTs /api/v1/runs with an
+   operator token and vars checked by the catalog schema, on 16 connections. Then checks
+   every stream is still open. `--profile PREFIX` records the gunicorn workers with py-spy
+   during the loaded phase and prints the top frames.
 2. Crash recovery under `python -m webhook serve`: kill -9 of the API mid-run, 3 times on a
    fresh serve each (time until serve starts a new master, until it has bound the port and
    forked its workers, and until the API answers again with no worker of the old master
@@ -21,6 +22,7 @@ import argparse
 import json
 import os
 import pathlib
+import secrets
 import signal
 import socket
 import subprocess
@@ -35,6 +37,7 @@ from bench.bench_webhook import report_targets  # noqa: E402
 from bench.hey_load import post_load  # noqa: E402
 from tests.webhook.conftest import Service  # noqa: E402
 from tests.webhook.serve_process import Serve, children, state  # noqa: E402
+from webhook.http.auth_settings import digest  # noqa: E402
 
 STREAMS, HALF_OPEN, RUNS = 1000, 200, 10
 
@@ -102,21 +105,55 @@ def top_frames(paths, count=12):
     return [(100.0 * n / total, frame) for frame, n in ranked]
 
 
+def cpu_seconds(pids):
+    """user + system CPU time the processes have used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def submissions(svc, body, concurrency, duration, headers):
+    """hey's figures, plus the CPU the API's workers spent per submission (independent of
+    how busy the machine is, unlike the rate and latencies)."""
+    workers = children(svc.procs["gunicorn"].pid)
+    cpu0 = cpu_seconds(workers)
+    result = post_load(svc.port, "/api/v1/runs", body, concurrency, duration, headers=headers)
+    result["cpu_ms"] = 1000 * (cpu_seconds(workers) - cpu0) / max(1, result["requests"])
+    return result
+
+
+def bench_auth(token):
+    """hey submits with an operator token among a few others (the check compares every
+    digest); the harness's own calls stay anonymous."""
+    tokens = [{"name": f"other{n}", "role": "viewer", "sha256": digest(secrets.token_hex(16))}
+              for n in range(4)]
+    return {"anonymous_role": "admin",
+            "tokens": tokens + [{"name": "bench", "role": "operator", "sha256": digest(token)}]}
+
+
 def bench_idle_load(tmp, duration, concurrency, profile_to=None):
     """One round: the same service measured without, then with, the idle load."""
+    token = secrets.token_urlsafe(32)
     svc = Service(tmp, server={"workers": 2, "request_timeout": 120, "max_streams": 2000,
                                "max_streams_per_token": 2000}, queue={"max_depth": 10 ** 7},
-                  events={"keepalive": 15})
-    body = json.dumps({"playbook": "quick"})
+                  events={"keepalive": 15}, auth=bench_auth(token))
+    body = json.dumps({"playbook": "quick", "vars": {"who": "bench", "lab": "l1"}})
+    headers = [f"Authorization: Bearer {token}"]
     svc.start_api()
     try:
         load0 = loadavg()
-        base = post_load(svc.port, "/api/v1/runs", body, concurrency, duration)
+        base = submissions(svc, body, concurrency, duration, headers)
         socks = idle_load(svc)
         try:
             load1 = loadavg()
             spies = profile(svc, duration, profile_to) if profile_to else None
-            result = post_load(svc.port, "/api/v1/runs", body, concurrency, duration)
+            result = submissions(svc, body, concurrency, duration, headers)
             if spies:
                 for spy in spies[0]:
                     spy.wait(timeout=60)
@@ -210,7 +247,7 @@ def median_round(rounds):
 
 def fmt(r):
     return (f"{r['rate']:.0f}/s, p50 {r['p50'] * 1000:.1f} ms, p99 {r['p99'] * 1000:.1f} ms, "
-            f"{r['errors']} errors")
+            f"{r['errors']} errors, API CPU {r['cpu_ms']:.2f} ms per submission")
 
 
 def main():

@@ -25,12 +25,14 @@ def ensure_hey():
     return HEY
 
 
-def post_load(port, path, body, concurrency, duration, warmup=1.0, expect=202):
-    """``concurrency`` connections POSTing ``body`` for ``duration`` s; requests started in
-    the first ``warmup`` s are left out of the figures."""
+def post_load(port, path, body, concurrency, duration, warmup=1.0, expect=202, headers=()):
+    """``concurrency`` connections POSTing ``body`` (with ``headers``, "Name: value") for
+    ``duration`` s; requests started in the first ``warmup`` s are left out of the figures."""
+    extra = [arg for header in headers for arg in ("-H", header)]
     out = subprocess.run(
         [ensure_hey(), "-z", f"{duration}s", "-c", str(concurrency), "-m", "POST",
-         "-T", "application/json", "-d", body, "-o", "csv", f"http://127.0.0.1:{port}{path}"],
+         "-T", "application/json", "-d", body, *extra, "-o", "csv",
+         f"http://127.0.0.1:{port}{path}"],
         check=True, capture_output=True, text=True).stdout
     rows = list(csv.DictReader(io.StringIO(out)))
     measured = [r for r in rows if float(r["offset"]) >= warmup]
