@@ -23,7 +23,7 @@ def test_a_new_watch_is_woken_by_its_runs_change_not_by_other_commits(tmp_path):
         generation = watch.generation
         seen = notifier.current()
         deadline = time.monotonic() + 30
-        while notifier.generation == seen:   # until the notifier has handled other commits
+        while notifier.current() == seen:   # until the notifier has handled other commits
             queue(writer)
             notifier.wait(seen, 0.2)
             assert time.monotonic() < deadline
