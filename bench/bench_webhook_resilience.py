@@ -40,6 +40,7 @@ from tests.webhook.serve_process import Serve, children, state  # noqa: E402
 from webhook.http.auth_settings import digest  # noqa: E402
 
 STREAMS, HALF_OPEN, RUNS = 1000, 200, 10
+PY_SPY = os.path.join(os.path.dirname(sys.executable), "py-spy")
 
 
 def _open(port, head):
@@ -84,7 +85,7 @@ def profile(svc, seconds, out):
     """py-spy over each gunicorn worker for ``seconds``: the 12 functions most often on top."""
     master = svc.procs["gunicorn"].pid
     workers = children(master)
-    procs = [subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "py-spy"), "record",
+    procs = [subprocess.Popen([PY_SPY, "record",
                                "-d", str(seconds), "-p", str(pid), "-f", "raw", "-o",
                                f"{out}.{pid}.txt", "--nonblocking"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -256,11 +257,14 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="idle-load rounds (0: none)")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--profile", metavar="PREFIX",
-                        help="py-spy the gunicorn workers during each loaded phase")
+                        help="py-spy the gunicorn workers during each loaded phase (needs "
+                             "`.venv/bin/pip install py-spy`)")
     parser.add_argument("--skip-crash", action="store_true", help="only the idle-load figure")
     parser.add_argument("--kills", type=int, default=3, help="kill -9 of the API, each on a "
                         "fresh serve (default 3; 1 with --quick)")
     args = parser.parse_args()
+    if args.profile and not os.access(PY_SPY, os.X_OK):
+        parser.error(f"--profile needs {PY_SPY}: .venv/bin/pip install py-spy")
     if args.quick:
         args.kills = 1
     rounds = []
