@@ -248,7 +248,9 @@ def median_round(rounds):
 
 def fmt(r):
     return (f"{r['rate']:.0f}/s, p50 {r['p50'] * 1000:.1f} ms, p99 {r['p99'] * 1000:.1f} ms, "
-            f"{r['errors']} errors, API CPU {r['cpu_ms']:.2f} ms per submission")
+            f"{r['errors']} errors; CPU per submission: API {r['cpu_ms']:.2f} ms, hey "
+            f"{r['client_cpu_ms']:.2f} ms (2 idle cores: at most "
+            f"{2000 / (r['cpu_ms'] + r['client_cpu_ms']):.0f}/s)")
 
 
 def main():
