@@ -4,6 +4,7 @@ of first), installed on first use into ~/.cache/skyforge-labs/bin from the Go pr
 import csv
 import io
 import os
+import resource
 import shutil
 import subprocess
 
@@ -25,18 +26,21 @@ def ensure_hey():
     return HEY
 
 
-def post_load(port, path, body, concurrency, duration, warmup=1.0, expect=202):
-    """``concurrency`` connections POSTing ``body`` for ``duration`` s; requests started in
-    the first ``warmup`` s are left out of the figures. ``port`` may be a list (API
-    replicas): one ``hey`` per port at once, the connections split between them, the
-    figures over all of their requests."""
+def post_load(port, path, body, concurrency, duration, warmup=1.0, expect=202, headers=()):
+    """``concurrency`` connections POSTing ``body`` (with ``headers``, "Name: value") for
+    ``duration`` s; requests started in the first ``warmup`` s are left out of the figures.
+    ``port`` may be a list (API replicas): one ``hey`` per port at once, the connections
+    split between them, the figures over all of their requests. ``client_cpu_ms`` is what
+    ``hey`` spent per request."""
     ports = list(port) if isinstance(port, (list, tuple)) else [port]
+    extra = [arg for header in headers for arg in ("-H", header)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     procs = []
     for i, each in enumerate(ports):
         share = concurrency // len(ports) + (i < concurrency % len(ports))
         procs.append(subprocess.Popen(
             [ensure_hey(), "-z", f"{duration}s", "-c", str(share), "-m", "POST",
-             "-T", "application/json", "-d", body, "-o", "csv",
+             "-T", "application/json", "-d", body, *extra, "-o", "csv",
              f"http://127.0.0.1:{each}{path}"], stdout=subprocess.PIPE, text=True))
     rows = []
     for proc in procs:
@@ -44,9 +48,12 @@ def post_load(port, path, body, concurrency, duration, warmup=1.0, expect=202):
         if proc.returncode:
             raise subprocess.CalledProcessError(proc.returncode, proc.args)
         rows += list(csv.DictReader(io.StringIO(out)))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     measured = [r for r in rows if float(r["offset"]) >= warmup]
     latencies = [float(r["response-time"]) for r in measured]
     window = max(float(r["offset"]) for r in measured) - warmup
     return {"rate": len(measured) / window, "p50": pct(latencies, 50), "p99": pct(latencies, 99),
             "requests": len(rows), "errors": sum(r["status-code"] != str(expect) for r in rows),
-            "clients": f"hey, {concurrency} connections over {len(ports)} port(s)"}
+            "clients": f"hey, {concurrency} connections over {len(ports)} port(s)",
+            "client_cpu_ms": 1000 * (after.ru_utime + after.ru_stime - before.ru_utime
+                                     - before.ru_stime) / max(1, len(rows))}

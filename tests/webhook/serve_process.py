@@ -1,6 +1,5 @@
 """`python -m webhook serve` started for a test: the API and a worker under one supervisor."""
 
-import os
 import signal
 import subprocess
 import sys
@@ -9,20 +8,20 @@ import time
 from tests.webhook.conftest import ROOT, Service, _die_with_parent
 
 
-def ppid(pid):
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return int(handle.read().rsplit(b")", 1)[1].split()[1])
-    except OSError:
-        return None
-
-
 def state(pid):
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
             return handle.read().rsplit(b")", 1)[1].split()[0].decode()
     except OSError:
         return "gone"
+
+
+def children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(p) for p in handle.read().split()]
+    except OSError:
+        return []
 
 
 class Serve:
@@ -50,7 +49,7 @@ class Serve:
             time.sleep(0.05)
 
     def children(self):
-        return [int(p) for p in os.listdir("/proc") if p.isdigit() and ppid(p) == self.proc.pid]
+        return children(self.proc.pid)
 
     def child(self, needle):
         for pid in self.children():

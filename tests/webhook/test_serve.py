@@ -4,7 +4,7 @@ import os
 import signal
 import time
 
-from tests.webhook.serve_process import Serve, state
+from tests.webhook.serve_process import Serve, children, state
 
 
 def test_serve_runs_api_and_worker_and_stops_both(tmp_path):
@@ -28,12 +28,15 @@ def test_kill_9_of_the_api_mid_run_loses_nothing(tmp_path):
         run = svc.submit("slow_plain", vars={"seconds": 4})
         svc.wait(run["id"], statuses=("running",))
         old = serve.child(b"gunicorn")
+        old_workers = children(old)
+        assert old_workers
         os.kill(old, signal.SIGKILL)
         deadline = time.monotonic() + 10
-        while True:   # a new API answers within 10 s (the old one's workers die with it)
+        while True:   # a new API answers within 10 s, not an orphan of the old one
             new = serve.child(b"gunicorn")
             try:
-                if new not in (None, old) and f"({new})" in serve.log() \
+                if new not in (None, old) and children(new) \
+                        and not any(state(p) not in ("gone", "Z") for p in old_workers) \
                         and svc.request("GET", "/healthz")[0] == 200:
                     break
             except OSError:
@@ -41,7 +44,10 @@ def test_kill_9_of_the_api_mid_run_loses_nothing(tmp_path):
             assert time.monotonic() < deadline, serve.log()
             time.sleep(0.05)
         assert svc.wait(run["id"], timeout=60)["status"] == "successful"
-        assert "api (gunicorn)" in serve.log() and "exited with signal 9" in serve.log()
+        log = serve.log()
+        assert "api (gunicorn) (pid %d) exited with signal 9" % old in log
+        assert "restarting it now" in log   # the first death costs no back-off
+        assert "Connection in use" not in log   # no orphan kept the port
     finally:
         serve.stop()
 
@@ -86,3 +92,12 @@ def test_kill_9_of_the_worker_keeps_the_api_up_and_a_new_worker_takes_over(tmp_p
         thread.join()
         serve.stop()
     assert misses == []
+
+
+def test_first_death_restarts_at_once_and_only_a_crash_loop_backs_off():
+    from webhook.worker.serve import BACKOFF_MAX, STABLE_AFTER, Child
+    child = Child("api", [], {})
+    assert [child.delay(1.0) for _ in range(4)] == [0.0, 0.5, 1.0, 2.0]
+    assert max(child.delay(1.0) for _ in range(20)) == BACKOFF_MAX
+    assert child.delay(STABLE_AFTER) == 0.0   # a stable life ends the loop: no wait again
+    assert child.delay(1.0) == 0.5

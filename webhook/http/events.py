@@ -103,8 +103,15 @@ class Notifier:
         """Register interest in ``run_id`` for :meth:`wait_run` (before reading its events,
         so no change between the read and the wait is missed)."""
         self._ensure_started()
+        watch = self.runs.get(run_id)
+        if watch is None:
+            # the run as it is now, read before the caller reads its events: the poller
+            # then wakes the watch only for a later change, not once for being new (which
+            # woke every stream of a run on the first commit anywhere after it opened)
+            watch = _Watch()
+            watch.mark = self.store.run_marks([run_id]).get(run_id)
         with self._runs_lock:
-            watch = self.runs.setdefault(run_id, _Watch())
+            watch = self.runs.setdefault(run_id, watch)
             watch.refs += 1
         try:
             yield watch

@@ -3,9 +3,10 @@
 The two share nothing but the store, so neither depends on the other being up: a run keeps
 going while the API restarts, and the API keeps answering while the worker restarts (the
 new worker's reconciler reaps the runs the dead one had started). A child that dies is
-started again after a back-off (``BACKOFF_FIRST`` s, doubled up to ``BACKOFF_MAX`` s, back
-to the first once a child has lived ``STABLE_AFTER`` s), and the log says which child
-died, how, and when it comes back. SIGTERM/SIGINT are passed to both and end the loop.
+started again at once; only when it dies again without having lived ``STABLE_AFTER`` s
+does a back-off apply (``BACKOFF_FIRST`` s, doubled up to ``BACKOFF_MAX`` s), so one crash
+costs no wait and a crash loop does not spin. The log says which child died, how, and when
+it comes back. SIGTERM/SIGINT are passed to both and end the loop.
 """
 
 import dataclasses
@@ -39,7 +40,7 @@ class Child:
     env: dict
     proc: Optional[subprocess.Popen] = None
     started: float = 0.0
-    backoff: float = BACKOFF_FIRST
+    quick_deaths: int = 0   # deaths in a row, each before STABLE_AFTER
     restart_at: Optional[float] = None
     restarts: int = 0
 
@@ -60,14 +61,24 @@ class Child:
         if code is None:
             return
         lived = now - self.started
-        if lived >= STABLE_AFTER:
-            self.backoff = BACKOFF_FIRST
+        delay = self.delay(lived)
         how = f"signal {-code}" if code < 0 else f"code {code}"
-        log.error("serve: %s (pid %d) exited with %s after %.1fs; restarting it in %.1fs "
-                  "(restart %d)", self.name, self.proc.pid, how, lived, self.backoff,
-                  self.restarts + 1)
-        self.restart_at = now + self.backoff
-        self.backoff = min(self.backoff * 2, BACKOFF_MAX)
+        log.error("serve: %s (pid %d) exited with %s after %.1fs; restarting it %s "
+                  "(restart %d)", self.name, self.proc.pid, how, lived,
+                  f"in {delay:.1f}s" if delay else "now", self.restarts + 1)
+        self.restart_at = now + delay
+        if not delay:
+            self.check(now)
+
+    def delay(self, lived):
+        """No wait after a death that ended a stable life; doubling waits while it keeps
+        dying young."""
+        if lived >= STABLE_AFTER:
+            self.quick_deaths = 0
+        self.quick_deaths += 1
+        if self.quick_deaths == 1:
+            return 0.0
+        return min(BACKOFF_FIRST * 2 ** (self.quick_deaths - 2), BACKOFF_MAX)
 
 
 def serve(config):
