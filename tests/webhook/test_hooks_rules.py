@@ -10,15 +10,19 @@ import pytest
 import yaml
 
 from tests.webhook import hook_helpers as H
-from tests.webhook.conftest import ROOT, write_config
+from tests.webhook.conftest import ROOT, with_store, write_config
 from tests.webhook.hook_helpers import authed_service  # noqa: F401 (fixture)
 from webhook import create_app
 from webhook.config import ConfigError
+from tests.webhook.store_fixtures import BOTH_BACKENDS
+
+pytestmark = BOTH_BACKENDS
 
 
 @pytest.fixture(scope="module")
-def svc(tmp_path_factory):
-    service = H.start_service(tmp_path_factory.mktemp("rules"), workers=1)
+def svc(tmp_path_factory, module_store_databases):
+    service = H.start_service(tmp_path_factory.mktemp("rules"), workers=1,
+                              **with_store(module_store_databases, {}))
     yield service
     service.stop()
 

@@ -118,7 +118,9 @@ class Store(abc.ABC):
     def expire_queued(self, now) -> list: ...
 
     @abc.abstractmethod
-    def prune(self, before) -> list: ...
+    def prune(self, before) -> list:
+        """Delete runs finished before ``before`` (return their ids) and expired hook
+        entries."""
 
     @abc.abstractmethod
     def queue_stats(self, now) -> dict: ...
@@ -131,6 +133,17 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def ping(self) -> bool: ...
+
+    @abc.abstractmethod
+    def first_use(self, key, window, now=None) -> bool:
+        """Record ``key`` (a signed hook request); True unless any process of any host
+        recorded it within ``2 * window`` seconds. Atomic: of concurrent callers, one wins."""
+
+    @abc.abstractmethod
+    def alias(self, alias, key, window, now=None) -> str:
+        """Map ``alias`` to ``key`` unless it was mapped within ``window`` seconds; return
+        the key ``alias`` maps to (the first mapping wins). Expired entries go at
+        :meth:`prune`."""
 
     @abc.abstractmethod
     def run_marks(self, run_ids) -> dict:
