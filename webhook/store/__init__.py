@@ -8,6 +8,11 @@ An event dict has: seq, type, ts, data.
 """
 
 import abc
+import os
+import threading
+import time
+
+from .changes import Changes, poll_tokens
 
 QUEUED = "queued"
 RUNNING = "running"
@@ -152,6 +157,19 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def change_token(self):
         """A cheap value that changes whenever another process commits."""
+
+    def changes(self, interval):
+        """This process's feed of commits to this store (:class:`changes.Changes`); an
+        engine without notifications polls :meth:`change_token` every ``interval``."""
+        lock = self.__dict__.setdefault("_changes_lock", threading.Lock())
+        with lock:
+            feed = self.__dict__.get("_changes")
+            if feed is None or feed[0] != os.getpid():
+                feed = self._changes = (os.getpid(), Changes(self._follow_changes, interval))
+        return feed[1]
+
+    def _follow_changes(self, interval, emit):
+        poll_tokens(self, interval, emit, time.sleep)
 
     def close(self):
         """Release this process's connections (the store may still be used afterwards)."""

@@ -9,7 +9,9 @@ from . import schema
 
 LATEST = 2
 MIGRATE_LOCK = 0x736b7966_6d696772   # pg_advisory_xact_lock key: "skyfmigr"
-CHANNEL = "skyforge_changes"         # NOTIFY payload: a run id, or '' (a worker changed)
+# NOTIFY payloads: 'q' + run id (a run entered or left the queue, or changed its status or
+# clean-up: a lock may be free), 'e' + run id (its events), 'w' (a worker changed)
+CHANNEL = "skyforge_changes"
 
 MIGRATIONS = {
     1: schema.step(1, "postgresql") + """
@@ -42,14 +44,20 @@ CREATE TRIGGER runs_queue_depth AFTER INSERT OR UPDATE OF status OR DELETE ON ru
   FOR EACH ROW EXECUTE FUNCTION skyforge_queue_depth();
 CREATE FUNCTION skyforge_notify_run() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  PERFORM pg_notify('{CHANNEL}', CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END);
+  IF TG_OP = 'DELETE' THEN
+    PERFORM pg_notify('{CHANNEL}', 'q' || OLD.id);
+  ELSIF TG_OP = 'UPDATE' AND NEW.status = OLD.status AND NEW.cleaning = OLD.cleaning THEN
+    PERFORM pg_notify('{CHANNEL}', 'e' || NEW.id);
+  ELSE
+    PERFORM pg_notify('{CHANNEL}', 'q' || NEW.id);
+  END IF;
   RETURN NULL;
 END $$;
 CREATE TRIGGER runs_notify AFTER INSERT OR UPDATE OR DELETE ON runs
   FOR EACH ROW EXECUTE FUNCTION skyforge_notify_run();
 CREATE FUNCTION skyforge_notify_workers() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  PERFORM pg_notify('{CHANNEL}', '');
+  PERFORM pg_notify('{CHANNEL}', 'w');
   RETURN NULL;
 END $$;
 CREATE TRIGGER workers_notify AFTER INSERT OR UPDATE OR DELETE ON workers
