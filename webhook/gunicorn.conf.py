@@ -31,3 +31,16 @@ errorlog = "-"
 # host; this service does not use it
 control_socket_disable = True
 loglevel = "info"
+
+
+def on_starting(server):
+    """An API started on its own (no ``serve``) refuses a store it cannot use, as ``serve``
+    and ``worker`` do: the reason (host and port, or the command to run) and exit code 2,
+    not a worker that fails to boot over and over."""
+    from webhook.store import StoreError
+    from webhook.store.backends import open_store
+    try:
+        open_store(_cfg).close()
+    except StoreError as exc:
+        print(f"store error: {exc}", file=sys.stderr)
+        sys.exit(2)

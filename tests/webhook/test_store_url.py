@@ -75,6 +75,21 @@ def test_an_unreachable_store_stops_the_service_with_host_and_port(tmp_path):
         assert "pw@" not in out
 
 
+def test_an_api_started_alone_on_an_unreachable_store_exits_2(tmp_path):
+    port = free_port()
+    path = tmp_path / "api.yml"
+    path.write_text(f"data_dir: data\nstore: {{url: 'postgresql://app:pw@127.0.0.1:{port}/runs'}}\n")
+    env = {"PATH": "/usr/bin:/bin", "SKYFORGE_CONFIG": str(path),
+           "SKYFORGE_BIND": f"127.0.0.1:{free_port()}"}
+    proc = subprocess.run([sys.executable, "-m", "gunicorn", "-c", "webhook/gunicorn.conf.py",
+                           "webhook:create_app()"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=60,
+                          check=False)
+    out = proc.stdout.decode()
+    assert proc.returncode == 2, out
+    assert f"cannot reach the PostgreSQL run store at 127.0.0.1:{port}" in out and "pw@" not in out
+
+
 def test_schema_is_checked_at_start_and_made_by_migrate(tmp_path, postgres_server):
     name = "t_" + uuid.uuid4().hex[:16]
     raw = postgres_server.create_database(name)
