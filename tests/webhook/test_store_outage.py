@@ -3,16 +3,15 @@ Retry-After and an Error body meanwhile, the worker keeps its running run, buffe
 events it writes and stores them, in order, once the server is back; nothing is lost,
 nothing runs twice. A PostgreSQL server of this test's own: it is stopped and restarted."""
 
-import tempfile
 import threading
 import time
 import uuid
 
 import pytest
 
-from tests.ci import unavailable
-from tests.servers.postgres import PostgresServer, bin_dir
-from tests.webhook.conftest import FINAL, Service
+from tests.webhook.conftest import Service
+from tests.webhook.store_fixtures import started_postgres
+from tests.webhook.test_recovery import wait_for
 from webhook.store import url as store_url
 from webhook.store.backends import migrate
 
@@ -21,14 +20,8 @@ TICKS = 30
 
 @pytest.fixture
 def own_postgres():
-    if bin_dir() is None:
-        unavailable("PostgreSQL is not installed (make system-deps installs the Debian package)")
-    server = PostgresServer(tempfile.mkdtemp(prefix="skyforge-pg-outage-"))
-    server.start()
-    try:
+    with started_postgres("skyforge-pg-outage-") as server:
         yield server
-    finally:
-        server.destroy()
 
 
 class Submitter(threading.Thread):
@@ -62,16 +55,6 @@ class Submitter(threading.Thread):
             else:
                 self.problems.append((status, body))
             self.stop.wait(0.25)
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_a_database_restart_loses_nothing_and_the_api_answers_503(own_postgres, tmp_path):
