@@ -11,7 +11,10 @@ The feed counts these in ``generation`` / ``queue_generation`` and passes the id
 subscribers.
 """
 
+import logging
 import threading
+
+log = logging.getLogger("webhook.store")
 
 
 class Changes:
@@ -57,7 +60,10 @@ class Changes:
                 self.queue_generation += 1
             self.cond.notify_all()
         for callback in list(self._subscribers):
-            callback(run_ids)
+            try:
+                callback(run_ids)
+            except Exception:   # the feed must outlive a subscriber's bug
+                log.exception("a subscriber of the store's changes failed")
 
 
 def poll_tokens(store, interval, emit, sleep):
