@@ -9,9 +9,8 @@ import uuid
 
 import pytest
 
-from tests.webhook.conftest import Service
+from tests.webhook.conftest import Service, wait_for
 from tests.webhook.store_fixtures import started_postgres
-from tests.webhook.test_recovery import wait_for
 from webhook.store import url as store_url
 from webhook.store.backends import migrate
 
