@@ -17,6 +17,7 @@ from .http.hooks import views as hooks
 from .http.metrics import make_registry
 from .http.state import KEY, Services
 from .http.streams import StreamLimiter
+from .store import StoreUnavailable
 from .store.backends import open_store
 
 def create_app(config=None):
@@ -43,6 +44,13 @@ def create_app(config=None):
         if exc.status in (401, 413):   # a refused sender's body is never read
             resp.headers["Connection"] = "close"
         return resp
+
+    @app.errorhandler(StoreUnavailable)
+    def store_unavailable(exc):
+        # a database restart or failover: the client retries (an Idempotency-Key makes
+        # a retry of a submission that did commit return that run, not queue another)
+        return api_error(ApiError(503, f"{exc}; retry later", headers={
+            "Retry-After": str(config.queue["retry_after"])}))
 
     @app.errorhandler(HTTPException)
     def http_error(exc):

@@ -67,3 +67,28 @@ def post_worker_init(_worker):
     # only what requests and open streams made since, and stalls every connection of the
     # worker for 5-15 ms of CPU instead of 45-65 ms (measured with 1,000 open streams).
     gc.freeze()
+
+
+def on_starting(server):
+    """An API started on its own (no ``serve``) refuses a store it cannot use, as ``serve``
+    and ``worker`` do: the reason (host and port, or the command to run) and exit code 2,
+    not a worker that fails to boot over and over. Checked in a child process: psycopg
+    imported here, before gevent patches the workers, would pick a wait function that
+    blocks their event loop."""
+    pid = os.fork()
+    if pid == 0:
+        code = 2
+        try:
+            from webhook.store import StoreError
+            from webhook.store.backends import open_store
+            try:
+                open_store(_cfg).close()
+                code = 0
+            except StoreError as exc:
+                print(f"store error: {exc}", file=sys.stderr)
+        finally:
+            sys.stderr.flush()
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(2)

@@ -118,6 +118,11 @@ class PostgresServer:
             fh.write(self.url + "\n")
         return self.url
 
+    def resume(self):
+        """Start again a server :meth:`stop` stopped, with its data and port."""
+        self._run([os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-l", self.log, "-w",
+                   "-t", "60", "start"])
+
     def stop(self):
         if os.path.exists(os.path.join(self.data, "postmaster.pid")):
             self._run([os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-m", "fast", "-w",

@@ -50,6 +50,8 @@ def catalog():
         "secret": entry("secret"),
         "many": entry("many_events"),
         "fifty": entry("fifty"),
+        "ticks": entry("ticks", schema={"type": "object", "properties": {
+            "ticks": {"type": "integer"}, "interval": {"type": "number"}}}),
         "cleanup": entry("cleanup"),
         "secret_forms": entry("secret_forms", schema={"type": "object", "properties": {
             "password": {"type": "string", "x-skyforge-secret": True}}}),

@@ -8,8 +8,9 @@ import time
 import uuid
 
 import pytest
+import yaml
 
-from tests.webhook.conftest import Service
+from tests.webhook.conftest import Service, with_store
 
 TOKENS = {"viewer": "sfw_viewer-token-0001", "operator": "sfw_operator-token-0002",
           "admin": "sfw_admin-token-0003"}
@@ -87,18 +88,30 @@ def start_service(directory, workers=1, started=None, **overrides):
 
 
 @pytest.fixture
-def authed_service(tmp_path):
-    """Factory fixture: ``authed_service(workers=0, auth=...)``."""
+def authed_service(tmp_path, store_databases):
+    """Factory fixture: ``authed_service(workers=0, auth=...)``, on a fresh store of the
+    module's backend."""
     started = []
 
     def factory(workers=1, **overrides):
         directory = tmp_path / f"svc{len(started)}"
         directory.mkdir()
-        return start_service(directory, workers, started, **overrides)
+        return start_service(directory, workers, started,
+                             **with_store(store_databases, overrides))
 
     yield factory
     for svc in started:
         svc.stop()
+
+
+def store_url_of(svc):
+    """The store URL another service needs to share ``svc``'s store (SQLite: its file)."""
+    from webhook import config as config_mod
+    url = config_mod.load(svc.config).store_url
+    if url.kind == "sqlite":
+        return url.display()
+    with open(svc.config) as handle:
+        return yaml.safe_load(handle)["store"]["url"]   # with its password
 
 
 def bearer(role):

@@ -6,6 +6,7 @@ module's shared services) use ``store_backend``: "sqlite" unless the module sets
 ``pytestmark = BOTH_BACKENDS``, which runs its service tests against both.
 """
 
+import contextlib
 import tempfile
 import uuid
 
@@ -18,17 +19,24 @@ BACKENDS = ["sqlite", "postgresql"]
 BOTH_BACKENDS = pytest.mark.parametrize("store_backend", BACKENDS, indirect=True, scope="module")
 
 
-@pytest.fixture(scope="session")
-def postgres_server():
+@contextlib.contextmanager
+def started_postgres(prefix="skyforge-pg-"):
+    """A PostgreSQL server of its own for the block, destroyed after it."""
     if bin_dir() is None:
         unavailable("PostgreSQL is not installed (make system-deps installs the Debian package)")
     # under /tmp, not pytest's tmp_path: the unprivileged postgres user must reach it
-    server = PostgresServer(tempfile.mkdtemp(prefix="skyforge-pg-"))
+    server = PostgresServer(tempfile.mkdtemp(prefix=prefix))
     server.start()
     try:
         yield server
     finally:
         server.destroy()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    with started_postgres() as server:
+        yield server
 
 
 class Databases:

@@ -10,15 +10,18 @@ import pytest
 import yaml
 
 from tests.webhook import hook_helpers as H
-from tests.webhook.conftest import ROOT, write_config
+from tests.webhook.conftest import ROOT, with_store, write_config
 from tests.webhook.hook_helpers import authed_service  # noqa: F401 (fixture)
 from webhook import create_app
 from webhook.config import ConfigError
+from tests.webhook.store_fixtures import BOTH_BACKENDS
+
 
 
 @pytest.fixture(scope="module")
-def svc(tmp_path_factory):
-    service = H.start_service(tmp_path_factory.mktemp("rules"), workers=1)
+def svc(tmp_path_factory, module_store_databases):
+    service = H.start_service(tmp_path_factory.mktemp("rules"), workers=1,
+                              **with_store(module_store_databases, {}))
     yield service
     service.stop()
 
@@ -29,6 +32,7 @@ def deliver(svc, payload, event="push"):
     return status, body
 
 
+@BOTH_BACKENDS
 def test_push_to_main_runs_the_playbook_end_to_end(svc):
     status, body = deliver(svc, {"ref": "refs/heads/main", "pusher": {"name": "ada"},
                                  "repository": {"name": "lab-e2e"}})
@@ -40,6 +44,7 @@ def test_push_to_main_runs_the_playbook_end_to_end(svc):
     assert status == 200 and "hello ada" in text
 
 
+@BOTH_BACKENDS
 def test_when_looks_at_headers_and_payload(svc):
     before = H.run_total(svc)
     status, body = deliver(svc, {"ref": "refs/heads/feature", "pusher": {"name": "x"}})
@@ -54,11 +59,13 @@ def test_when_looks_at_headers_and_payload(svc):
     assert status == 202 and body["rule"] == "release" and body["run"]["vars"] == {"who": "v1.2"}
 
 
+@BOTH_BACKENDS
 def test_null_results_are_left_out_so_the_schema_decides(svc):
     status, body = deliver(svc, {"ref": "refs/heads/main", "pusher": {}})
     assert status == 202 and body["run"]["vars"] == {}
 
 
+@BOTH_BACKENDS
 def test_vars_built_from_a_payload_still_pass_schema_and_policy(svc):
     before = H.run_total(svc)
     status, body = deliver(svc, {"ref": "refs/heads/main", "pusher": {"name": 42}})
@@ -69,6 +76,7 @@ def test_vars_built_from_a_payload_still_pass_schema_and_policy(svc):
     assert H.run_total(svc) == before
 
 
+@BOTH_BACKENDS
 def test_a_rule_that_fails_on_a_delivery_is_a_422(authed_service):
     rules = [{"source": "github", "when": "starts_with(payload.ref, 'refs/')", "playbook": "quick"}]
     svc = authed_service(workers=0, rules=rules)
@@ -142,6 +150,7 @@ def test_the_documented_config_is_valid(tmp_path, monkeypatch):
     assert {r.rule for r in app.url_map.iter_rules()} >= {"/hooks/github", "/hooks/slack"}
 
 
+@BOTH_BACKENDS
 def test_a_redelivery_after_the_rules_changed_is_a_clear_409(authed_service):
     svc = authed_service(workers=0)
     data, headers = H.github({"ref": "refs/heads/main", "pusher": {"name": "a"}},

@@ -10,7 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.webhook import hook_helpers as H
+from tests.webhook.conftest import with_store
+from tests.webhook.store_fixtures import BOTH_BACKENDS
 
+pytestmark = BOTH_BACKENDS
 
 PUSH = {"ref": "refs/heads/main", "pusher": {"name": "octo"}, "repository": {"name": "lab1"}}
 
@@ -21,8 +24,9 @@ def push():
 
 
 @pytest.fixture(scope="module")
-def svc(tmp_path_factory):
-    service = H.start_service(tmp_path_factory.mktemp("sigs"), workers=0)
+def svc(tmp_path_factory, module_store_databases):
+    service = H.start_service(tmp_path_factory.mktemp("sigs"), workers=0,
+                              **with_store(module_store_databases, {}))
     yield service
     service.stop()
 
@@ -167,6 +171,25 @@ def test_slack_replay_refused_across_processes(svc):
     assert statuses == [200] + [401] * 7, results
     assert all("replayed request" in b["error"] for s, b, _ in results if s == 401)
     assert sum("Started" in b.get("text", "") for s, b, _ in results) == 1
+
+
+def test_replays_are_refused_by_another_replica_of_the_same_store(svc, tmp_path):
+    """A second API (another data_dir, as on another host) sharing the run store knows
+    what the first one saw: a Slack replay and a GitHub body under a new delivery id."""
+    store_url = H.store_url_of(svc)
+    other = H.start_service(tmp_path, workers=0, store={"url": store_url})
+    try:
+        data, headers = H.slack("hello replica")
+        assert H.post(svc, "/hooks/slack", data, headers)[0] == 200
+        status, body, _ = H.post(other, "/hooks/slack", data, headers)
+        assert status == 401 and "replayed request" in body["error"]
+        data, headers = H.github(push())
+        first = H.post(svc, "/hooks/github", data, headers)[1]["run"]["id"]
+        headers["X-GitHub-Delivery"] = str(uuid.uuid4())
+        again = H.post(other, "/hooks/github", data, headers)[1]
+        assert again["duplicate"] and again["run"]["id"] == first
+    finally:
+        other.stop()
 
 
 # -- generic --------------------------------------------------------------------------------

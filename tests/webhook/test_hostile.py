@@ -181,7 +181,7 @@ def test_no_file_came_from_a_request(svc):
     assert not os.path.exists("/tmp/skyforge-pwned")
     data = os.path.join(svc.dir, "data")
     names = sorted(os.listdir(data))
-    assert all(n.startswith(("webhook.sqlite3", "hooks.sqlite3")) or n == "runs" for n in names)
+    assert all(n.startswith("webhook.sqlite3") or n == "runs" for n in names)
     assert not os.path.exists(os.path.join(data, "runs")) or os.listdir(
         os.path.join(data, "runs")) == []
 

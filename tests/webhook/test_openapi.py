@@ -146,3 +146,14 @@ def test_what_the_deployment_opens_needs_no_token_in_the_document():
     assert {} not in security(viewer, "/api/v1/runs", "post")
     assert {} in security(AuthConfig(anonymous_role="operator"), "/api/v1/runs", "post")
     assert {} not in security(AuthConfig(anonymous_role="operator"), "/api/v1/auth/tokens")
+
+
+def test_every_operation_that_reads_the_store_documents_503():
+    """A database restart or failover is a 503 with Retry-After (webhook.app)."""
+    doc = openapi_document()
+    store_free = {"getOpenapi", "whoami", "listTokens", "healthz", "dashboardPage",
+                  "dashboardStatic", "dashboardCatalog"}
+    for path, method in operations(doc):
+        operation = doc["paths"][path][method]
+        if operation["operationId"] not in store_free:
+            assert "503" in operation["responses"], operation["operationId"]

@@ -13,7 +13,6 @@ import pytest
 from webhook.store import IdempotencyConflict, QueueFull
 from tests.webhook.conftest import spawned
 from tests.webhook.store_fixtures import open_url
-from webhook.http.hooks.replay import ReplayGuard
 from webhook.store.sqlite import SqliteStore
 
 
@@ -198,19 +197,18 @@ def test_worker_prune_removes_run_directories(tmp_path, store_url):
     worker.store.close()
 
 
-def _open_at(opener, path, barrier):
+def _open_at(path, barrier):
     barrier.wait(60)
-    opener(path)
+    SqliteStore(path)
 
 
-@pytest.mark.parametrize("opener", [SqliteStore, ReplayGuard], ids=["run-store", "replay-guard"])
-def test_many_processes_can_create_the_same_new_database_at_once(tmp_path, opener):
-    """gunicorn boots its workers together, and each opens both SQLite files at start:
+def test_many_processes_can_create_the_same_new_database_at_once(tmp_path):
+    """gunicorn boots its workers together, and each opens the SQLite store at start:
     none may die on 'database is locked'."""
     for attempt in range(8):
         path = str(tmp_path / str(attempt) / "db.sqlite3")
         barrier = multiprocessing.get_context("spawn").Barrier(8)
-        with spawned(_open_at, [(opener, path, barrier)] * 8) as procs:
+        with spawned(_open_at, [(path, barrier)] * 8) as procs:
             pass
         assert [proc.exitcode for proc in procs] == [0] * 8
 
@@ -276,3 +274,96 @@ def test_a_store_opened_before_a_fork_writes_in_the_child(tmp_path):
     assert store.list_runs()[1] == 3
     queue(store)   # the parent's own lock is untouched
     assert store.list_runs()[1] == 4
+
+
+# -- what the hooks remember, shared by every process of every host ----------------------
+def test_hook_replay_memory_refuses_a_repeat_until_it_expires(store):
+    now = 1000.0
+    assert store.first_use("slack:a", 300, now)
+    assert not store.first_use("slack:a", 300, now + 10)
+    assert store.first_use("slack:b", 300, now + 10)
+    # kept for twice the acceptance window, then it counts as new (and retention drops it)
+    assert not store.first_use("slack:a", 300, now + 599)
+    assert store.first_use("slack:a", 300, now + 601)
+
+
+def test_hook_alias_maps_to_the_first_delivery_until_it_expires(store):
+    assert store.alias("body:x", "delivery-1", 100, 1000.0) == "delivery-1"
+    assert store.alias("body:x", "delivery-2", 100, 1050.0) == "delivery-1"
+    assert store.alias("body:x", "delivery-3", 100, 1101.0) == "delivery-3"
+
+
+def test_prune_drops_expired_hook_entries(store, store_url):
+    now = time.time()
+    store.first_use("old", 1, now - 100)
+    store.first_use("fresh", 300, now)
+    store.alias("old-alias", "k", 1, now - 100)
+    store.prune(now - 86400)
+    assert store.first_use("old", 300, now)          # gone, so new again
+    assert not store.first_use("fresh", 300, now)
+    assert store.alias("old-alias", "k2", 300, now) == "k2"
+
+
+def _first_uses(url, keys, out):
+    store = open_url(url)
+    out.put([k for k in keys if store.first_use(k, 300)])
+
+
+def test_a_hook_request_is_first_in_exactly_one_process(store, store_url):
+    keys = [f"sig-{i}" for i in range(60)]
+    out = multiprocessing.get_context("spawn").Queue()
+    won = []
+    with spawned(_first_uses, [(store_url, keys, out)] * 5) as procs:
+        for _ in procs:
+            won += out.get(timeout=60)
+    assert sorted(won) == sorted(keys)
+
+
+# -- queue.max_depth: exact under concurrent submissions ---------------------------------
+def _submitter(url, count, depth, out):
+    store = open_url(url)
+    accepted = 0
+    for _ in range(count):
+        try:
+            queue(store, depth=depth)
+            accepted += 1
+        except QueueFull:
+            pass
+    out.put(accepted)
+
+
+def queued_now(store):
+    return store.queue_stats(time.time())["depth"]
+
+
+def test_concurrent_submissions_never_queue_more_than_max_depth(store, store_url):
+    out = multiprocessing.get_context("spawn").Queue()
+    with spawned(_submitter, [(store_url, 30, 25, out)] * 5) as procs:
+        accepted = sum(out.get(timeout=120) for _ in procs)
+    assert accepted == queued_now(store) == 25
+    rejected = [v for n, labels, v in store.counters() if n == "submissions_rejected_total"]
+    assert rejected == [150 - 25]
+
+
+def test_queue_depth_follows_every_way_out_of_the_queue(store):
+    """Claims, cancels, TTL expiry and re-queues all move the depth the limit checks."""
+    queue(store, depth=3)
+    expiring = queue(store, depth=3, expires_at=time.time() - 1)
+    canceled = queue(store, depth=3)
+    with pytest.raises(QueueFull):
+        queue(store, depth=3)
+    store.request_cancel(canceled)
+    assert store.expire_queued(time.time()) == [expiring]
+    claimed = store.claim("w", time.time())["id"]
+    assert queued_now(store) == 0
+    for _ in range(3):
+        queue(store, depth=3)
+    with pytest.raises(QueueFull):
+        queue(store, depth=3)
+    # the worker died before starting its run: back in the queue, which is now over full
+    assert store.reconcile(time.time(), 3, dead_ids=["w"]) == [(claimed, "requeued")]
+    assert queued_now(store) == 4
+    with pytest.raises(QueueFull):
+        queue(store, depth=4)
+    claim_all(store)
+    queue(store, depth=1)

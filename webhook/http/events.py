@@ -1,14 +1,12 @@
-"""Live event delivery: a per-process change notifier and the SSE / stdout generators.
+"""Live event delivery: a per-process notifier and the SSE / stdout generators.
 
-One thread per server process polls SQLite's ``data_version`` (a read of shared memory, no
-disk I/O) every ``events.poll_interval`` and wakes every waiting stream when any process has
-committed; each stream then reads only the events after its last sequence number. A stream
-reads the store only when woken: a keep-alive is written without a query.
-
-``data_version`` only moves for commits of *other* connections, so it is read on a
-connection that never writes (``Store.change_token``): read on the connection this process
-writes with, the API's own commits (a queued run canceled, a hook's run queued) never woke
-anyone and streams showed them only at their next keep-alive.
+The notifier follows this process's feed of store commits (``Store.changes``): PostgreSQL
+pushes the ids of the runs that changed (LISTEN/NOTIFY, from whichever host made them);
+SQLite's feed polls ``data_version`` (a read of shared memory, no disk I/O) every
+``events.poll_interval`` and says only that something changed. Either way one thread per
+process wakes the waiting streams; each stream then reads only the events after its last
+sequence number. A stream reads the store only when woken: a keep-alive is written
+without a query.
 """
 
 import contextlib
@@ -31,52 +29,44 @@ class _Watch:
 class Notifier:
     """Wakes waiting streams when something they show changed.
 
-    One loop per process polls ``change_token()`` every ``interval``; on a change it wakes
-    the waiters of :meth:`wait` (anything changed: the dashboard) and, after one query for
-    the runs being followed, only the waiters of :meth:`wait_run` whose run changed (new
-    events, status, clean-up): a thousand open streams cost nothing while their runs are
-    quiet, however busy the rest of the service is."""
+    :meth:`wait` wakes on any change (the dashboard); :meth:`wait_run` only when its run
+    changed (new events, status, clean-up). When the feed names the runs that changed,
+    only their streams wake; when it cannot (SQLite, a listener that just reconnected),
+    one query for the runs being followed finds which did: a thousand open streams cost
+    nothing while their runs are quiet, however busy the rest of the service is."""
 
     def __init__(self, store, interval):
         self.store, self.interval = store, interval
-        self.generation = 0
-        self.cond = threading.Condition()
         self.runs = {}
         self._runs_lock = threading.Lock()
-        self._thread = None
+        self._feed = None
         self._start_lock = threading.Lock()
 
-    def _ensure_started(self):
-        if self._thread is None:
+    def _changes(self):
+        if self._feed is None:
             with self._start_lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, name="notifier",
-                                                    daemon=True)
-                    self._thread.start()
+                if self._feed is None:
+                    feed = self.store.changes(self.interval)
+                    feed.subscribe(self._on_change)
+                    self._feed = feed
+        return self._feed
 
-    def _run(self):
-        last = self.store.change_token()
-        while True:
-            time.sleep(self.interval)
-            try:
-                token = self.store.change_token()
-                if token == last:
-                    continue
-                changed = self._changed_runs()
-            except Exception:
-                continue   # the change stays unseen (``last`` is kept): retried next poll
-            last = token
-            with self.cond:
-                self.generation += 1
-                self.cond.notify_all()
-            for watch in changed:
-                with watch.cond:
-                    watch.generation += 1
-                    watch.cond.notify_all()
-
-    def _changed_runs(self):
+    def _on_change(self, run_ids):
         with self._runs_lock:
             watched = dict(self.runs)
+        if run_ids is None:
+            try:
+                changed = self._changed_runs(watched)
+            except Exception:
+                changed = list(watched.values())   # cannot tell: every stream reads again
+        else:
+            changed = [watched[r] for r in run_ids if r in watched]
+        for watch in changed:
+            with watch.cond:
+                watch.generation += 1
+                watch.cond.notify_all()
+
+    def _changed_runs(self, watched):
         if not watched:
             return []
         marks = self.store.run_marks(list(watched))
@@ -89,23 +79,20 @@ class Notifier:
         return changed
 
     def current(self):
-        self._ensure_started()
-        return self.generation
+        return self._changes().current()
 
     def wait(self, generation, timeout):
         """Block until something was committed after ``generation`` or ``timeout``."""
-        with self.cond:
-            self.cond.wait_for(lambda: self.generation != generation, timeout)
-            return self.generation
+        return self._changes().wait(generation, timeout)
 
     @contextlib.contextmanager
     def watching(self, run_id):
         """Register interest in ``run_id`` for :meth:`wait_run` (before reading its events,
         so no change between the read and the wait is missed)."""
-        self._ensure_started()
+        self._changes()
         watch = self.runs.get(run_id)
         if watch is None:
-            # the run as it is now, read before the caller reads its events: the poller
+            # the run as it is now, read before the caller reads its events: a polled feed
             # then wakes the watch only for a later change, not once for being new (which
             # woke every stream of a run on the first commit anywhere after it opened)
             watch = _Watch()

@@ -8,6 +8,11 @@ An event dict has: seq, type, ts, data.
 """
 
 import abc
+import os
+import threading
+import time
+
+from .changes import Changes, poll_tokens
 
 QUEUED = "queued"
 RUNNING = "running"
@@ -118,7 +123,9 @@ class Store(abc.ABC):
     def expire_queued(self, now) -> list: ...
 
     @abc.abstractmethod
-    def prune(self, before) -> list: ...
+    def prune(self, before) -> list:
+        """Delete runs finished before ``before`` (return their ids) and expired hook
+        entries."""
 
     @abc.abstractmethod
     def queue_stats(self, now) -> dict: ...
@@ -133,12 +140,36 @@ class Store(abc.ABC):
     def ping(self) -> bool: ...
 
     @abc.abstractmethod
+    def first_use(self, key, window, now=None) -> bool:
+        """Record ``key`` (a signed hook request); True unless any process of any host
+        recorded it within ``2 * window`` seconds. Atomic: of concurrent callers, one wins."""
+
+    @abc.abstractmethod
+    def alias(self, alias, key, window, now=None) -> str:
+        """Map ``alias`` to ``key`` unless it was mapped within ``window`` seconds; return
+        the key ``alias`` maps to (the first mapping wins). Expired entries go at
+        :meth:`prune`."""
+
+    @abc.abstractmethod
     def run_marks(self, run_ids) -> dict:
         """{run id: a value that changes with its events, status or clean-up}."""
 
     @abc.abstractmethod
     def change_token(self):
         """A cheap value that changes whenever another process commits."""
+
+    def changes(self, interval):
+        """This process's feed of commits to this store (:class:`changes.Changes`); an
+        engine without notifications polls :meth:`change_token` every ``interval``."""
+        lock = self.__dict__.setdefault("_changes_lock", threading.Lock())
+        with lock:
+            feed = self.__dict__.get("_changes")
+            if feed is None or feed[0] != os.getpid():
+                feed = self._changes = (os.getpid(), Changes(self._follow_changes, interval))
+        return feed[1]
+
+    def _follow_changes(self, interval, emit):
+        poll_tokens(self, interval, emit, time.sleep)
 
     def close(self):
         """Release this process's connections (the store may still be used afterwards)."""

@@ -7,14 +7,22 @@ other; the lock-key and FIFO checks in the claim query see a run another claim j
 as still queued, so its lock key stays blocked), and the reaper, TTL expiry and retention
 take one advisory lock, so one process at a time does them across all hosts.
 
+Live delivery across hosts: triggers NOTIFY every change of a run in the transaction that
+makes it (``postgres_schema``), and one connection per process LISTENs
+(``_follow_changes``); it reconnects when its connection drops, and announces "anything
+may have changed" once listening again, so the streams catch up on what was committed
+meanwhile.
+
 The schema is versioned (``postgres_schema``): the store refuses to open on any other
 version than the one this code knows, naming the command that fixes it.
 """
 
 import contextlib
 import functools
+import logging
 import os
 import threading
+import time
 
 import psycopg
 import psycopg_pool
@@ -25,6 +33,13 @@ from .sql import SqlStore
 
 HOUSEKEEPING_LOCK = 0x736b7966_686f7573   # pg_advisory_xact_lock key: "skyfhous"
 CONNECT_TIMEOUT = 5
+POOL_WAIT = 5.0               # seconds a caller waits for a connection before StoreUnavailable
+RECONNECT_GIVE_UP = 10 ** 9   # the pool keeps trying to reconnect, whatever the outage
+LISTEN_PING = 5.0          # seconds without a notification before the listener checks its link
+RECONNECT_FIRST, RECONNECT_MAX = 0.1, 2.0
+LISTENER_NAME = "skyforge-listener"   # application_name of the listening connections
+
+log = logging.getLogger("webhook.store")
 
 
 @functools.lru_cache(maxsize=None)
@@ -134,24 +149,69 @@ class PostgresStore(SqlStore):
                 if self._pool_pid != os.getpid():
                     kwargs = dict(self.url.connect_kwargs(), autocommit=True)
                     kwargs.setdefault("connect_timeout", CONNECT_TIMEOUT)
+                    # a connection the server dropped (a restart) is found out when taken,
+                    # not by the query it was taken for; a caller waits POOL_WAIT at most
                     self._pool = psycopg_pool.ConnectionPool(
                         kwargs=kwargs, min_size=1, max_size=self.pool_size, open=True,
+                        check=psycopg_pool.ConnectionPool.check_connection, timeout=POOL_WAIT,
+                        reconnect_timeout=RECONNECT_GIVE_UP,
                         name=f"skyforge-store-{os.getpid()}")
                     self._pool_pid = os.getpid()
         return self._pool
 
     @contextlib.contextmanager
     def _tx(self):
-        with self._connections().connection() as conn:
-            with conn.transaction():
-                yield _Cursor(conn.cursor())
+        with self._unavailable_as_error():
+            with self._connections().connection() as conn:
+                with conn.transaction():
+                    yield _Cursor(conn.cursor())
 
     def _read(self, sql, args=()):
-        with self._connections().connection() as conn:
-            return conn.execute(_pg(sql), args).fetchall()
+        with self._unavailable_as_error():
+            with self._connections().connection() as conn:
+                return conn.execute(_pg(sql), args).fetchall()
+
+    @contextlib.contextmanager
+    def _unavailable_as_error(self):
+        """The server gone (stopped, restarting, unreachable, the connection cut) is
+        StoreUnavailable, which the API answers with 503 and workers wait out; a conflict
+        between transactions (a deadlock, a serialization failure) stays what it is."""
+        try:
+            yield
+        except psycopg.errors.TransactionRollback:
+            raise
+        except psycopg.OperationalError as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise StoreUnavailable(f"the PostgreSQL run store at {self.url.host}:{self.url.port} "
+                                   f"cannot be used now: {reason}") from None
 
     def _housekeeping(self, cur):
         cur.execute("SELECT pg_advisory_xact_lock(?)", (HOUSEKEEPING_LOCK,))
+
+    def _follow_changes(self, interval, emit):
+        wait = RECONNECT_FIRST
+        while True:
+            try:
+                conn = _connect(self.url, application_name=LISTENER_NAME)
+            except StoreUnavailable as exc:
+                log.warning("change listener: %s; retrying in %.1fs", exc, wait)
+                time.sleep(wait)
+                wait = min(wait * 2, RECONNECT_MAX)
+                continue
+            try:
+                conn.execute(f"LISTEN {postgres_schema.CHANNEL}")
+                wait = RECONNECT_FIRST
+                emit(None)   # catch up on what was committed while nobody listened
+                while True:
+                    for note in conn.notifies(timeout=LISTEN_PING):
+                        kind, run_id = note.payload[:1], note.payload[1:]
+                        emit({run_id} if run_id else set(), kind == "q")
+                    conn.execute("SELECT 1")   # a link that died silently shows here
+            except psycopg.Error as exc:
+                log.warning("change listener lost its connection (%s); reconnecting",
+                            " ".join(str(exc).split()) or type(exc).__name__)
+            finally:
+                conn.close()
 
     def change_token(self):
         # the snapshot changes whenever a transaction that wrote anything starts or ends

@@ -1,10 +1,10 @@
-"""The tables of the run store, written once for both engines (schema version 1).
+"""The tables of the run store, written once for both engines, one numbered step per
+schema version (``STEPS``).
 
-``tables(engine)`` fills in what the engines spell differently: the type of timestamps
-(REAL, DOUBLE PRECISION), the run counter and SQLite's WITHOUT ROWID. The triggers that
-forget a run's secrets when it is over are each engine's own (``sqlite``,
-``postgres_schema``). A later change is a new numbered step for both engines, never an
-edit of this version.
+``step(version, engine)`` fills in what the engines spell differently: the type of
+timestamps (REAL, DOUBLE PRECISION), the run counter and SQLite's WITHOUT ROWID. Triggers
+are each engine's own (``sqlite``, ``postgres_schema``). A later change is a new numbered
+step for both engines, never an edit of a version that shipped.
 """
 
 TABLES = """
@@ -62,6 +62,31 @@ CREATE TABLE IF NOT EXISTS counters (
 ){without_rowid};
 """
 
+# version 2: what the hooks remember (shared by every replica, not a file of one host) and
+# the exact depth of the queue, one row kept by triggers on runs: a submission locks it,
+# so concurrent submissions never queue more than queue.max_depth
+HOOKS_AND_DEPTH = """
+CREATE TABLE IF NOT EXISTS hook_seen (
+  key TEXT PRIMARY KEY,
+  expires_at {real} NOT NULL
+){without_rowid};
+CREATE INDEX IF NOT EXISTS hook_seen_expiry ON hook_seen(expires_at);
+CREATE TABLE IF NOT EXISTS hook_aliases (
+  alias TEXT PRIMARY KEY,
+  run_key TEXT NOT NULL,
+  expires_at {real} NOT NULL
+){without_rowid};
+CREATE INDEX IF NOT EXISTS hook_aliases_expiry ON hook_aliases(expires_at);
+CREATE TABLE IF NOT EXISTS queue_depth (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  queued INTEGER NOT NULL
+);
+INSERT INTO queue_depth (id, queued) SELECT 1, count(*) FROM runs WHERE status = 'queued'
+  ON CONFLICT (id) DO NOTHING;
+"""
+
+STEPS = {1: TABLES, 2: HOOKS_AND_DEPTH}
+
 ENGINES = {
     "sqlite": {"serial": "INTEGER PRIMARY KEY AUTOINCREMENT", "real": "REAL",
                "without_rowid": " WITHOUT ROWID"},
@@ -70,5 +95,5 @@ ENGINES = {
 }
 
 
-def tables(engine):
-    return TABLES.format(**ENGINES[engine])
+def step(version, engine):
+    return STEPS[version].format(**ENGINES[engine])

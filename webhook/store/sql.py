@@ -50,7 +50,6 @@ def _run(row):
     return run
 
 
-
 class SqlStore(Store):
     FOR_UPDATE = ""   # appended to the read of a run the transaction goes on to change
     CLAIM_LOCK = ""   # appended to the claim query
@@ -145,11 +144,11 @@ class SqlStore(Store):
                     if row[1] != request_hash:
                         raise IdempotencyConflict(idempotency_key)
                     return self._get(cur, row[0]), False
-            # stops after max_depth index entries instead of counting the whole queue
-            (full,) = cur.execute("SELECT EXISTS (SELECT 1 FROM runs WHERE status = 'queued' "
-                                  "LIMIT 1 OFFSET ?)", (max_depth - 1,)).fetchone()
-            if full:
-                depth = max_depth
+            # one row kept by triggers on runs; locked until this commit, so concurrent
+            # submissions queue one after another and never more than max_depth runs
+            (depth,) = cur.execute("SELECT queued FROM queue_depth WHERE id = 1"
+                                   + self.FOR_UPDATE).fetchone()
+            if depth >= max_depth:
                 self._bump(cur, "submissions_rejected_total", {"reason": "queue_full"})
                 return QueueFull(depth)
             cur.execute(
@@ -412,7 +411,33 @@ class SqlStore(Store):
             for run_id in ids:
                 cur.execute("DELETE FROM events WHERE run_id = ?", (run_id,))
                 cur.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+            now = time.time()
+            cur.execute("DELETE FROM hook_seen WHERE expires_at < ?", (now,))
+            cur.execute("DELETE FROM hook_aliases WHERE expires_at < ?", (now,))
             return ids
+
+    # -- what the hooks remember ----------------------------------------------------------
+    def first_use(self, key, window, now=None):
+        now = time.time() if now is None else now
+        with self._tx() as cur:
+            # an expired entry counts as absent (retention deletes it later)
+            return cur.execute(
+                "INSERT INTO hook_seen (key, expires_at) VALUES (?, ?) ON CONFLICT (key) "
+                "DO UPDATE SET expires_at = excluded.expires_at WHERE hook_seen.expires_at < ? "
+                "RETURNING 1", (key, now + 2 * window, now)).fetchone() is not None
+
+    def alias(self, alias, key, window, now=None):
+        now = time.time() if now is None else now
+        with self._tx() as cur:
+            (first,) = cur.execute(
+                "INSERT INTO hook_aliases (alias, run_key, expires_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (alias) DO UPDATE SET "
+                "run_key = CASE WHEN hook_aliases.expires_at < ? THEN excluded.run_key "
+                "ELSE hook_aliases.run_key END, "
+                "expires_at = CASE WHEN hook_aliases.expires_at < ? THEN excluded.expires_at "
+                "ELSE hook_aliases.expires_at END RETURNING run_key",
+                (alias, key, now + window, now, now)).fetchone()
+            return first
 
     def queue_stats(self, now):
         by = {}

@@ -13,17 +13,30 @@ import threading
 from . import SchemaError, schema, sqlite_db
 from .sql import SqlStore
 
-# PRAGMA user_version of a store this code made (0: made before it was numbered, the same)
-SCHEMA_VERSION = 1
+# PRAGMA user_version of a store this code made (0: made before it was numbered, as 1);
+# a store is brought up to it, one numbered step after another, whenever it is opened
+SCHEMA_VERSION = 2
 
-# secure_delete (see _conn) zeroes the bytes the triggers free
-SCHEMA = schema.tables("sqlite") + """
+MIGRATIONS = {
+    # secure_delete (see _conn) zeroes the bytes the triggers free
+    1: schema.step(1, "sqlite") + """
 CREATE TRIGGER IF NOT EXISTS run_secrets_end AFTER UPDATE OF status, cleaning ON runs
   WHEN NEW.status IN ('successful', 'failed', 'canceled', 'error') AND NEW.cleaning = 0
   BEGIN DELETE FROM run_secrets WHERE run_id = NEW.id; END;
 CREATE TRIGGER IF NOT EXISTS run_secrets_gone AFTER DELETE ON runs
   BEGIN DELETE FROM run_secrets WHERE run_id = OLD.id; END;
-"""
+""",
+    2: schema.step(2, "sqlite") + """
+CREATE TRIGGER IF NOT EXISTS runs_queued AFTER INSERT ON runs WHEN NEW.status = 'queued'
+  BEGIN UPDATE queue_depth SET queued = queued + 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS runs_queue_moved AFTER UPDATE OF status ON runs
+  WHEN (OLD.status = 'queued') <> (NEW.status = 'queued')
+  BEGIN UPDATE queue_depth SET queued = queued + (CASE WHEN NEW.status = 'queued' THEN 1
+                                                  ELSE -1 END) WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS runs_unqueued AFTER DELETE ON runs WHEN OLD.status = 'queued'
+  BEGIN UPDATE queue_depth SET queued = queued - 1 WHERE id = 1; END;
+""",
+}
 
 AUTOCHECKPOINT_PAGES = 20000
 CHECKPOINT_INTERVAL = 1.0
@@ -38,8 +51,7 @@ class SqliteStore(SqlStore):
         self._checkpointer_pid = None
         self._check_version()
         # the set-up takes the writers' flock, so it also waits for a writer of a live store
-        sqlite_db.create(path, SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};\n",
-                         path + ".writelock")
+        sqlite_db.create(path, MIGRATIONS, path + ".writelock")
         self._lock_fd()  # open the flock file now, before any thread can race to open it
 
     def _check_version(self):

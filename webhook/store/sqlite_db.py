@@ -1,4 +1,4 @@
-"""Opening the service's SQLite files (the run store, the replay guard) from many processes.
+"""Opening the service's SQLite run store from many processes.
 
 gunicorn boots its workers together, so several processes may create the same new file at
 once. Switching a file to WAL needs an exclusive lock that SQLite refuses at once
@@ -24,15 +24,21 @@ def connect(path):
     return conn
 
 
-def create(path, schema, lock_path):
-    """Make `path` a WAL database holding `schema` (idempotent DDL), one process at a time."""
+def create(path, migrations, lock_path):
+    """Make `path` a WAL database and apply the ``migrations`` ({version: DDL}) newer than
+    its ``user_version``, each in a transaction that records its version; one process at
+    a time."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(lock_path, "a+b") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         conn = connect(path)
         try:
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(schema)
+            (current,) = conn.execute("PRAGMA user_version").fetchone()
+            # a store made before the numbering (0) has step 1's tables: its DDL is idempotent
+            for version in sorted(v for v in migrations if v > current):
+                conn.executescript(f"BEGIN IMMEDIATE;\n{migrations[version]}\n"
+                                   f"PRAGMA user_version = {version};\nCOMMIT;")
         finally:
             conn.close()
 

@@ -9,6 +9,7 @@ import shutil
 import time
 
 from ..executor import procs
+from ..store import StoreUnavailable
 
 log = logging.getLogger("webhook.worker")
 
@@ -68,18 +69,29 @@ def loop(worker):
     cfg = worker.config.worker
     next_beat = next_reconcile = 0.0
     next_prune = time.monotonic()
+    # after a store outage every worker's last heartbeat is old: nobody is judged dead
+    # until the others had dead_after seconds to heartbeat again
+    reap_after = 0.0
+    outage = False
     while not worker.stopping.is_set():
         now = time.monotonic()
         try:
             if now >= next_beat:
                 heartbeat(worker)
                 next_beat = now + cfg["heartbeat_interval"]
-            if now >= next_reconcile:
+            if outage:
+                log.warning("the store is back; reaping resumes in %.0fs", cfg["dead_after"])
+                outage, reap_after = False, now + cfg["dead_after"]
+            if now >= next_reconcile and now >= reap_after:
                 reconcile(worker)
                 next_reconcile = now + cfg["reconcile_interval"]
             if now >= next_prune:
                 prune(worker)
                 next_prune = now + worker.config.retention["interval"]
+        except StoreUnavailable as exc:
+            if not outage:
+                log.warning("housekeeping: %s", exc)
+            outage = True
         except Exception:  # keep heartbeating through a transient store error
             log.exception("housekeeping failed")
         worker.stopping.wait(0.2)

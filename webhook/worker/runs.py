@@ -7,6 +7,8 @@ import time
 
 from ..domain.failure import FailureWatch
 from ..executor import Job
+from ..store import StoreUnavailable
+from .outage import BufferedSink, until_stored
 
 log = logging.getLogger("webhook.worker")
 
@@ -36,7 +38,10 @@ def should_stop(worker, run_id):
         now = time.monotonic()
         if now - last[0] >= 0.05:
             last[0] = now
-            status, owner, cancel = worker.store.run_control(run_id)
+            try:
+                status, owner, cancel = worker.store.run_control(run_id)
+            except StoreUnavailable:
+                return None   # the run goes on; a cancel is seen once the store is back
             if status != "running" or owner != worker.id:
                 # reaped by a reconciler that took us for dead: the run's lock is
                 # released, so its processes must not go on
@@ -47,35 +52,39 @@ def should_stop(worker, run_id):
     return check
 
 
-def event_sink(worker, run_id):
-    return lambda events: worker.store.append_events(run_id, events)
-
-
 def process(worker, run):
-    """Carry a claimed run to its end and record it (the run state machine)."""
+    """Carry a claimed run to its end and record it (the run state machine). A store
+    outage on the way is waited out (``outage``): the run keeps running."""
     run_id = run["id"]
+    store = worker.store
+
+    def record(call, *args, **kwargs):
+        return until_stored(worker, call, *args, **kwargs)
+
     entry = worker.config.playbooks.get(run["playbook"])
     if entry is None:
-        worker.store.finish(run_id, "error", None, {
+        record(store.finish, run_id, "error", None, {
             "reason": f"playbook '{run['playbook']}' is no longer in the catalog"})
         return
-    if worker.store.cancel_requested(run_id):
-        worker.store.finish(run_id, "canceled", None, {"reason": "canceled"}, cleaning=True)
-        worker.store.end_cleanup(run_id, "cancel.applied",
-                                 {"action": "canceled before start", "signals": []})
+    if record(store.cancel_requested, run_id):
+        record(store.finish, run_id, "canceled", None, {"reason": "canceled"}, cleaning=True)
+        record(store.end_cleanup, run_id, "cancel.applied",
+               {"action": "canceled before start", "signals": []})
         return
-    secrets = worker.store.run_secrets(run_id)
+    secrets = record(store.run_secrets, run_id)
     job = Job(run_id=run_id, ident="main", entry=entry, extravars=dict(run["vars"], **secrets),
               limit=run["limit"], tags=run["tags"], timeout=run["timeout"] or entry.timeout,
               secrets=tuple(secrets.values()))
+    events = BufferedSink(store, run_id)
 
     def started(pid, isolation=None):
-        worker.store.mark_started(run_id, worker.id, {
+        record(store.mark_started, run_id, worker.id, {
             "pid": pid, "playbook": entry.playbook, "inventory": entry.inventory,
             "limit": run["limit"], "tags": run["tags"], "isolation": isolation})
 
-    sink = FailureWatch(event_sink(worker, run_id))
+    sink = FailureWatch(events)
     out = worker.executor.execute(job, sink, should_stop(worker, run_id), started)
+    events.drain(worker.stopping)   # the run's end is recorded after all its events
     result = {"events": out.events}
     if out.status == "failed" and out.interrupted is None and sink.reason:
         result["reason"] = sink.reason
@@ -84,10 +93,10 @@ def process(worker, run):
     if out.message:
         result["message"] = out.message
     if out.interrupted is None:
-        requested = worker.store.cancel_requested(run_id)
-        worker.store.finish(run_id, out.status, out.rc, result, cleaning=requested)
+        requested = record(store.cancel_requested, run_id)
+        record(store.finish, run_id, out.status, out.rc, result, cleaning=requested)
         if requested:  # the run ended on its own before the signal went out
-            worker.store.end_cleanup(run_id, "cancel.applied", {
+            record(store.end_cleanup, run_id, "cancel.applied", {
                 "action": f"none: the run finished ({out.status}) before the cancel applied",
                 "signals": []})
         return
@@ -99,14 +108,16 @@ def process(worker, run):
     result.update(reason={"cancel": "canceled", "timeout": f"timed out after {job.timeout}s",
                           "shutdown": "worker shut down"}[out.interrupted])
     cleanup = entry.on_cancel if out.interrupted in ("cancel", "timeout") else None
-    worker.store.finish(run_id, status, out.rc, result, cleaning=True)
+    record(store.finish, run_id, status, out.rc, result, cleaning=True)
     applied = {"action": "stopped", "reason": out.interrupted, **(out.kill_report or {})}
-    applied["on_cancel"] = run_on_cancel(worker, run, cleanup, secrets) if cleanup else None
+    applied["on_cancel"] = run_on_cancel(worker, run, cleanup, secrets, events) \
+        if cleanup else None
+    events.drain(worker.stopping)
     etype = "cancel.applied" if out.interrupted == "cancel" else "run.interrupted"
-    worker.store.end_cleanup(run_id, etype, applied)
+    record(store.end_cleanup, run_id, etype, applied)
 
 
-def run_on_cancel(worker, run, name, secrets):
+def run_on_cancel(worker, run, name, secrets, events):
     """Run the on_cancel entry with retries and exponential backoff."""
     cfg = worker.config.cancel
     entry = worker.config.playbooks[name]
@@ -117,7 +128,7 @@ def run_on_cancel(worker, run, name, secrets):
                   timeout=cfg["cleanup_timeout"], phase=f"on_cancel-{attempt}",
                   secrets=tuple(secrets.values()))
         stop = (lambda: "shutdown" if worker.stopping.is_set() else None)
-        out = worker.executor.execute(job, event_sink(worker, run["id"]), stop, lambda *_: None)
+        out = worker.executor.execute(job, events, stop, lambda *_: None)
         attempts.append({"attempt": attempt, "status": out.status, "rc": out.rc})
         if out.status == "successful":
             break

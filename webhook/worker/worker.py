@@ -1,9 +1,10 @@
 """The worker process: its lifecycle (start, drain, stop) and N slots claiming runs; each
 run is carried through by ``runs``, the heartbeat, reaping and retention by ``housekeeping``.
 
-Idle slots watch SQLite's ``data_version`` (it changes when another process commits) every
-``worker.poll_interval`` and only then try a claim, so a new run starts within a few
-milliseconds without hammering the database.
+Idle slots wait on the process's feed of store commits (``Store.changes``: PostgreSQL's
+LISTEN/NOTIFY, SQLite's ``data_version`` polled every ``worker.poll_interval``) and try a
+claim when a run entered or left the queue, so a new run starts within a few milliseconds
+without hammering the database.
 """
 
 import logging
@@ -77,25 +78,19 @@ class Worker:
 
     # -- slots --------------------------------------------------------------------------------
     def _slot(self):
-        poll = self.config.worker["poll_interval"]
-        seen, last_try = None, 0.0
+        changes = self.store.changes(self.config.worker["poll_interval"])
         while not self.draining.is_set():
+            # read before the claim: a run queued between the claim and the wait wakes it
+            generation = changes.current(queue=True)
             try:
-                token = self.store.change_token()
-                now = time.monotonic()
-                if token == seen and now - last_try < CLAIM_RETRY:
-                    time.sleep(poll)
-                    continue
-                seen, last_try = token, now
                 run = self.store.claim(self.id, time.time())
             except Exception:
                 log.exception("claim failed")
                 time.sleep(1)
                 continue
             if run is None:
-                time.sleep(poll)
+                changes.wait(generation, CLAIM_RETRY, queue=True)
                 continue
-            seen = None
             with self.active_lock:
                 self.active[run["id"]] = run
             try:

@@ -7,7 +7,6 @@ idempotency key, so a redelivery returns the run the first delivery created.
 """
 
 import dataclasses
-import os
 import time
 from typing import Any, List
 
@@ -19,7 +18,6 @@ from ...errors import ApiError
 from ..hardening import buffer_chunked_body
 from ..state import KEY as SERVICES_KEY, services
 from . import generic, github, gitlab, rules as rules_mod, settings, slack
-from .replay import ReplayGuard
 from .signatures import hmac_digest
 
 KEY = "skyforge.hooks"
@@ -51,7 +49,7 @@ def _dedupe_key(source, module, delivery, body):
     key = body_key if delivery is None else \
         f"hook:{source}:{hmac_digest(secret, delivery.encode('utf-8')).hex()}"
     if on_body:
-        key = hook_state().guard.alias(body_key, key, services().config.retention["finished_runs"])
+        key = services().store.alias(body_key, key, services().config.retention["finished_runs"])
     return key
 
 
@@ -71,7 +69,8 @@ def verify_and_parse(name, module):
     module.presence(source, request.headers)
     buffer_chunked_body(current_app.config["MAX_CONTENT_LENGTH"])
     body = request.get_data(cache=True)   # over the limit: 413 (webhook.hardening)
-    delivery = module.verify(source, request.headers, body, state.guard, time.time())
+    # replays are remembered in the run store: refused whichever replica got the first copy
+    delivery = module.verify(source, request.headers, body, services().store, time.time())
     key = _dedupe_key(name, module, delivery, body)
     return delivery, key, module.parse(request.headers, body)
 
@@ -142,7 +141,6 @@ def make_blueprint():
 class HookState:
     hooks: settings.HooksConfig
     rules: List[Any]
-    guard: ReplayGuard
 
 
 def init_app(app):
@@ -151,6 +149,5 @@ def init_app(app):
     rules = cfg.extra.get("rules") or []
     settings.check_rules(rules, hooks, cfg.playbooks)
     app.extensions[KEY] = HookState(
-        hooks=settings.resolve_secrets(hooks), rules=rules,
-        guard=ReplayGuard(os.path.join(cfg.data_dir, "hooks.sqlite3")))
+        hooks=settings.resolve_secrets(hooks), rules=rules)
     app.register_blueprint(make_blueprint())
