@@ -54,16 +54,17 @@ class Changes:
             return getattr(self, attr)
 
     def _emit(self, run_ids, queue_moved=True):
-        with self.cond:
-            self.generation += 1
-            if queue_moved or run_ids is None:
-                self.queue_generation += 1
-            self.cond.notify_all()
+        # subscribers first: whoever sees the generation move knows they have been told
         for callback in list(self._subscribers):
             try:
                 callback(run_ids)
             except Exception:   # the feed must outlive a subscriber's bug
                 log.exception("a subscriber of the store's changes failed")
+        with self.cond:
+            self.generation += 1
+            if queue_moved or run_ids is None:
+                self.queue_generation += 1
+            self.cond.notify_all()
 
 
 def poll_tokens(store, interval, emit, sleep):
