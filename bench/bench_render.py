@@ -80,7 +80,7 @@ short_description: bench_render, times each task
 description: Writes the seconds from each task start to its result, and the highest peak RSS (KiB) of the
   controller's children (the worker processes), as JSON, to TASK_TIMES_FILE.
 """
-import json, os, resource, time
+import json, multiprocessing, os, resource, time
 from ansible.plugins.callback import CallbackBase
 
 
@@ -110,6 +110,12 @@ class CallbackModule(CallbackBase):
         self._done(result, True)
 
     def v2_playbook_on_stats(self, stats):
+        # RUSAGE_CHILDREN counts a worker only once it is reaped, and the worker that sent the
+        # result may still be exiting: active_children() reaps (through multiprocessing's own
+        # bookkeeping) every worker that has ended, so wait until none is left
+        deadline = time.monotonic() + 30
+        while multiprocessing.active_children() and time.monotonic() < deadline:
+            time.sleep(0.005)
         with open(os.environ["TASK_TIMES_FILE"], "w") as out:
             json.dump({"tasks": self.times,
                        "children_maxrss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}, out)

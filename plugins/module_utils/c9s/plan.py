@@ -97,6 +97,7 @@ class Plan(object):
         self.cm_labels = {}
         self.namespace = None
         self.inventory = []       # the inventory ConfigMap and credentials Secret (c9s.inventory)
+        self.nodes = 0            # nodes in the lab
 
     def warn_once(self, message):
         if message not in self.warnings:
@@ -113,6 +114,7 @@ def plan_render(lab, namespace, name=None, api_version=API_VERSIONS[0],
     clab, clab_text = read_clab(lab)
     topo_name = _topology_name(lab, clab, name, plan)
     node_map = _node_names(clab, plan)
+    plan.nodes = len(node_map)
     base_labels = _base_labels(labels, topo_name)
     plan.cm_labels = dict(base_labels, **{COMPONENT_LABEL: "files"})
     plan.inventory = inventory.objects(lab, clab, node_map, topo_name, namespace, base_labels)
