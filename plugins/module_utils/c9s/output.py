@@ -27,18 +27,18 @@ from ansible_collections.skyforge.labs.plugins.module_utils.lab.source import CL
 
 
 def configmap_objects(lab, plan):
-    """Yield the ConfigMap objects one at a time, contents read back from the lab."""
+    """Yield (ConfigMap object, its pack.serialized_size) one at a time, contents read back
+    from the lab."""
     for cm_name, members in plan.configmaps:
         entries = [(blob, lab.read(plan.sources[blob.sha256])) for blob in members]
         obj = pack.build(cm_name, plan.namespace, plan.cm_labels, entries)
-        yield obj
+        yield obj, pack.built_size(obj, members)
 
 
 def write_manifests(lab, plan, handle):
     """Stream the multi-document YAML to a binary handle; return per-ConfigMap summaries."""
     summary = []
-    for obj in configmap_objects(lab, plan):
-        size = pack.serialized_size(obj)
+    for obj, size in configmap_objects(lab, plan):
         summary.append({"name": obj["metadata"]["name"], "bytes": size,
                         "keys": len(obj.get("data", {})) + len(obj.get("binaryData", {}))})
         handle.write(b"---\n")

@@ -68,22 +68,15 @@ def content_key(sha256, hint):
     return key + "-" + readable if readable else key
 
 
-def is_utf8(content):
-    try:
-        content.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 def describe(content, hint=None):
     """A Blob for `content` (bytes); `hint` (a path) makes the key readable."""
     sha = hashlib.sha256(content).hexdigest()
-    text = is_utf8(content)
-    if text:
+    try:
         value_bytes = len(json.dumps(content.decode("utf-8")))
-    else:
+        text = True
+    except UnicodeDecodeError:
         value_bytes = 4 * ((len(content) + 2) // 3) + 2
+        text = False
     blob = Blob(sha, len(content), text, value_bytes)
     if hint is not None:
         set_key(blob, hint)
@@ -172,6 +165,17 @@ def build(name, namespace, labels, entries):
 def serialized_size(obj):
     """Compact JSON length: the figure the packing budget is checked against."""
     return len(json.dumps(obj, separators=_COMPACT))
+
+
+def built_size(obj, blobs):
+    """serialized_size(obj) of build()'s ConfigMap holding `blobs`, from the sizes the
+    blobs already know: the envelope is encoded, the file contents are not again."""
+    size = serialized_size(dict((k, {} if k in ("data", "binaryData") else v) for k, v in obj.items()))
+    for is_text in (True, False):
+        entries = [blob.entry_bytes for blob in blobs if blob.is_text == is_text]
+        if entries:
+            size += sum(entries) - 1    # entry_bytes counts a comma after every entry
+    return size
 
 
 def too_large_message(path, size, budget, envelope):

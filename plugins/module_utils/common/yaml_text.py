@@ -11,6 +11,27 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
+_INLINE_FLAGS = ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"), (re.VERBOSE, "x"))
+
+
+def implicit_matcher(resolvers):
+    """One pattern that matches every plain scalar some implicit resolver in `resolvers`
+    (a yaml_implicit_resolvers table) matches, or None when their flags cannot be
+    combined. A scalar it does not match resolves to str, so one regex call replaces
+    the resolver's per-scalar Python loop; a match goes to the resolver itself."""
+    parts = set()
+    for entries in resolvers.values():
+        for _tag, regexp in entries:
+            flags = regexp.flags & ~re.UNICODE
+            inline = "".join(letter for flag, letter in _INLINE_FLAGS if flags & flag)
+            if flags & ~sum(flag for flag, _letter in _INLINE_FLAGS):
+                return None
+            parts.add("(?%s:%s)" % (inline, regexp.pattern) if inline else "(?:%s)" % regexp.pattern)
+    return re.compile("|".join(sorted(parts))) if parts else re.compile(r"(?!)")
+
+
 try:
     import yaml
     HAS_YAML = True
