@@ -47,7 +47,7 @@ class Blob(object):
     `key` is set by set_key() once the canonical path (the hint) is known.
     """
 
-    __slots__ = ("sha256", "size", "is_text", "value_bytes", "key")
+    __slots__ = ("sha256", "size", "is_text", "value_bytes", "key", "_entry")
 
     def __init__(self, sha256, size, is_text, value_bytes, key=None):
         self.sha256 = sha256
@@ -55,10 +55,14 @@ class Blob(object):
         self.is_text = is_text
         self.value_bytes = value_bytes
         self.key = key
+        self._entry = None
 
     @property
     def entry_bytes(self):
-        return len(json.dumps(self.key)) + self.value_bytes + 2
+        """JSON bytes of `"key":value,` (packing asks several times per blob)."""
+        if self._entry is None or self._entry[0] is not self.key:
+            self._entry = (self.key, len(json.dumps(self.key)) + self.value_bytes + 2)
+        return self._entry[1]
 
 
 def content_key(sha256, hint):

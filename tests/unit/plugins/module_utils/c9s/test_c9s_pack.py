@@ -63,6 +63,7 @@ def test_packed_objects_never_exceed_the_budget_in_real_json(budget):
         name = configmaps.configmap_name("lab", [b.key for b in members])
         obj = configmaps.build(name, "a-namespace", LABELS, [(b, by_sha[b.sha256]) for b in members])
         size = configmaps.serialized_size(obj)
+        assert configmaps.built_size(obj, members) == size     # what the render reports, without encoding again
         assert size <= budget
         # the accounting is an upper bound of the JSON a client sends, escapes included
         assert size <= envelope + sum(b.entry_bytes for b in members)
