@@ -289,7 +289,6 @@ def _collect(lab, clab, plan, api_version):
     runtime = []
     for node, refs in clab_utils.all_node_files(clab).items():
         entries = []
-        kind = clab_utils.node_kind(clab, node)
         for ref in refs:
             if clab_utils.is_runtime_path(ref.source):
                 runtime.append("%s (node %s)" % (ref.source, node))
@@ -298,7 +297,7 @@ def _collect(lab, clab, plan, api_version):
             if relpath is None:
                 outside.add("%s (node %s)" % (ref.source, node))
                 continue
-            if kind == "linux" and ref.role == "bind" and ref.target == "/etc/hosts":
+            if ref.kind == "linux" and ref.role == "bind" and ref.target == "/etc/hosts":
                 hosts_binds.append(node)
             found = lab.files_at(relpath)
             if found is None:

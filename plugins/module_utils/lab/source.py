@@ -102,13 +102,13 @@ class LabDir(object):
     def _resolve(self, relpath):
         """os.path.realpath(root/relpath), with one realpath per directory: the file itself
         needs resolving only when it is a link (one lstat, not one per path component)."""
-        parent, leaf = posixpath.split(relpath)
-        if not parent or leaf in ("", ".", ".."):
+        parent, _sep, leaf = relpath.rpartition("/")
+        if not parent or leaf in ("", ".", "..") or parent.endswith("/"):
             return os.path.realpath(os.path.join(self.root, relpath))
         real_parent = self._dirs.get(parent)
         if real_parent is None:
             real_parent = self._dirs[parent] = self._resolve(parent)
-        real = os.path.join(real_parent, leaf)
+        real = real_parent.rstrip("/") + "/" + leaf    # os.path.join for an absolute real_parent
         try:
             info = os.lstat(real)
         except OSError:
