@@ -38,6 +38,7 @@ NAME_HASH_LEN = 10
 NAME_MAX = 63  # Clabernetes v0.6 names the pod volume after the ConfigMap: a label.
 
 _KEY_INVALID = re.compile(r"[^-._a-zA-Z0-9]+")
+_JSON_PLAIN = bytes(range(0x20, 0x7f)) + b"\n"    # bytes json.dumps writes as they are, or as \n \" \\
 _COMPACT = (",", ":")
 
 
@@ -75,12 +76,17 @@ def content_key(sha256, hint):
 def describe(content, hint=None):
     """A Blob for `content` (bytes); `hint` (a path) makes the key readable."""
     sha = hashlib.sha256(content).hexdigest()
-    try:
-        value_bytes = len(json.dumps(content.decode("utf-8")))
-        text = True
-    except UnicodeDecodeError:
-        value_bytes = 4 * ((len(content) + 2) // 3) + 2
-        text = False
+    text = True
+    if not content.translate(None, _JSON_PLAIN):
+        # printable ASCII and line feeds (most lab files): JSON escapes only \n, " and \\,
+        # as two characters each; counted without decoding and encoding the text
+        value_bytes = len(content) + 2 + content.count(b"\n") + content.count(b'"') + content.count(b"\\")
+    else:
+        try:
+            value_bytes = len(json.dumps(content.decode("utf-8")))
+        except UnicodeDecodeError:
+            value_bytes = 4 * ((len(content) + 2) // 3) + 2
+            text = False
     blob = Blob(sha, len(content), text, value_bytes)
     if hint is not None:
         set_key(blob, hint)
