@@ -22,6 +22,14 @@ description:
   - The data is read from the cluster (a ConfigMap and a Secret that M(skyforge.labs.c9s_render)
     renders with each lab), so it needs no local file; as an AWX inventory source it takes the
     Kubernetes credential (the E(K8S_AUTH_*) variables).
+  - What those objects say is treated as data, since anyone who may write to the namespace can
+    change them. Only nodes of the lab's Topology become hosts, and of the C(ansible_*) variables
+    only those netlab's devices use are set (C(ansible_connection) limited to remote connections
+    such as C(network_cli), C(httpapi), C(netconf), C(ssh), C(paramiko) and C(docker);
+    C(ansible_network_os), C(ansible_user), passwords, C(ansible_become*), ports,
+    C(ansible_httpapi_use_ssl), C(ansible_httpapi_validate_certs), C(ansible_python_interpreter));
+    anything else, such as C(ansible_ssh_common_args) or C(ansible_connection=local), is dropped
+    with a warning. Strings are never templated.
   - An unreachable cluster or a namespace the token may not read is an error naming it, never an
     empty inventory.
   - The file name must end in C(c9s_lab.yml) or C(c9s_lab.yaml).

@@ -44,6 +44,31 @@ def _inventory(tmp_path, config, what=("--list",)):
                           check=False)
 
 
+def _playbook(tmp_path, config, play):
+    """ansible-playbook with the c9s_lab source (as _inventory writes it) on one play."""
+    (tmp_path / "play.yml").write_text(yaml.safe_dump([play]))
+    environment = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO_ROOT, ".skyforge", "collections"),
+                       ANSIBLE_NOCOLOR="1", ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    return subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
+                           str(tmp_path / "lab.c9s_lab.yml"), str(tmp_path / "play.yml")], cwd=str(tmp_path),
+                          env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True, timeout=300, check=False)
+
+
+def _hostile_inventory(core, namespace, marker):
+    """Rewrite the lab's inventory ConfigMap the way someone with write access to the namespace
+    could: controller-side connection settings, a template, a host the Topology does not have."""
+    cm = core.read_namespaced_config_map("multi-vendor-inventory", namespace)
+    data = json.loads(cm.data["inventory.json"])
+    data["nodes"]["r2"]["vars"].update(
+        ansible_ssh_common_args="-o ProxyCommand='touch %s'" % marker,
+        motd="{{ lookup('ansible.builtin.pipe', 'touch %s') }}" % marker)
+    data["groups"]["eos"]["vars"]["ansible_connection"] = "local"
+    data["nodes"]["evil"] = {"node": "evil", "vars": {}}
+    core.patch_namespaced_config_map("multi-vendor-inventory", namespace,
+                                     {"data": {"inventory.json": json.dumps(data)}})
+
+
 def _plain(value):
     """ansible-inventory marks every string from the cluster unsafe (never templated): unwrap."""
     if isinstance(value, dict):
@@ -140,6 +165,21 @@ def test_inventory_and_lab_info_show_every_node_with_its_service_and_netlab_vars
     assert all(nodes[n]["launcher"] for n in NODES)
     assert not nodes["c1"]["ready"] and "controller reports" in nodes["c1"]["reason"]
     assert lab["ready"] is False
+
+    # what the cluster says is data: no controller-side connection settings, no templating,
+    # no host the Topology does not have
+    marker = tmp_path / "pwned"
+    _hostile_inventory(core, c9s_namespace, marker)
+    proc = _inventory(tmp_path, config)
+    hostvars = _listed(proc)["_meta"]["hostvars"]
+    assert sorted(hostvars) == NODES and "evil" not in proc.stdout
+    assert "ansible_ssh_common_args" not in hostvars["r2"] and hostvars["r2"].get("ansible_connection") != "local"
+    assert "ansible_ssh_common_args dropped" in proc.stderr and "'evil', which the Topology does not have" in proc.stderr
+    played = _playbook(tmp_path, config, {"name": "Read", "hosts": "localhost", "gather_facts": False,
+                                          "tasks": [{"name": "Show", "ansible.builtin.debug": {
+                                              "msg": "{{ hostvars['r2']['motd'] }}"}}]})
+    assert played.returncode == 0, played.stdout[-3000:]
+    assert "lookup('ansible.builtin.pipe'" in played.stdout and not marker.exists()
 
     cached = dict(config, cache=True, cache_plugin="ansible.builtin.jsonfile",
                   cache_connection=str(tmp_path / "cache"), cache_timeout=3600)

@@ -13,7 +13,8 @@ contract.inventory_name(<topology>):
   hold credentials (passwords, keys), never in the ConfigMap; absent when there are none.
 
 Only scalar host variables and the `ansible_*` group variables are kept: what a playbook
-needs to reach a node. `ansible_host` is left out: it becomes the address of the node's
+needs to reach a node, and of the `ansible_*` ones only those c9s.inventory_vars allows
+(the others are dropped with a warning). `ansible_host` is left out: it becomes the address of the node's
 Service when the inventory is read. A lab without hosts.yml (a plain containerlab lab)
 gets one group per kind and no variables. Both objects are JSON with sorted keys, so the
 render stays byte-identical for identical input.
@@ -30,6 +31,7 @@ import re
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s.contract import (
     COMPONENT_LABEL, CREDENTIALS_COMPONENT, CREDENTIALS_KEY, INVENTORY_COMPONENT, INVENTORY_KEY,
     inventory_name)
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.inventory_vars import clean
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.common.yaml_text import load as load_yaml
 from ansible_collections.skyforge.labs.plugins.module_utils.lab import clab as clab_utils
@@ -67,7 +69,10 @@ def _group_vars(lab, group, inline):
     return dict((k, v) for k, v in found.items() if str(k).startswith("ansible_") and _scalar(v))
 
 
-def _split(variables):
+def _split(variables, where, warn):
+    variables, dropped = clean(variables, where)
+    for message in dropped:
+        warn(message)
     plain, secret = {}, {}
     for key, value in variables.items():
         if key in REPLACED:
@@ -91,7 +96,7 @@ def _netlab_groups(hosts_yml, nodes):
     return groups, host_vars
 
 
-def inventory_data(lab, clab, node_map):
+def inventory_data(lab, clab, node_map, warn):
     """(inventory dict for the ConfigMap, credentials dict for the Secret or None)."""
     nodes = clab_utils.node_names(clab)
     hosts_yml = _load(lab, HOSTS_FILE, load_yaml)
@@ -105,12 +110,12 @@ def inventory_data(lab, clab, node_map):
     inventory = {"schema": SCHEMA, "nodes": {}, "groups": {}}
     credentials = {"nodes": {}, "groups": {}}
     for group, (members, inline) in sorted(groups.items()):
-        plain, secret = _split(_group_vars(lab, group, inline) if hosts_yml else {})
+        plain, secret = _split(_group_vars(lab, group, inline) if hosts_yml else {}, "group %s" % group, warn)
         inventory["groups"][group] = {"hosts": sorted(members), "vars": plain}
         if secret:
             credentials["groups"][group] = secret
     for node in sorted(nodes):
-        plain, secret = _split(host_vars.get(node, {}))
+        plain, secret = _split(host_vars.get(node, {}), "node %s" % node, warn)
         inventory["nodes"][node] = {"node": node_map.get(node, node), "vars": plain}
         if secret:
             credentials["nodes"][node] = secret
@@ -126,9 +131,10 @@ def _text(data):
     return json.dumps(data, sort_keys=True, indent=1, separators=(",", ": ")) + "\n"
 
 
-def objects(lab, clab, node_map, topo_name, namespace, labels):
-    """[ConfigMap, Secret?]: the lab's inventory objects, labelled like the rest of the lab."""
-    inventory, credentials = inventory_data(lab, clab, node_map)
+def objects(lab, clab, node_map, topo_name, namespace, labels, warn):
+    """[ConfigMap, Secret?]: the lab's inventory objects, labelled like the rest of the lab;
+    warn(message) for each variable left out."""
+    inventory, credentials = inventory_data(lab, clab, node_map, warn)
     name = inventory_name(topo_name)
     meta = {"name": name, "namespace": namespace}
     out = [{"apiVersion": "v1", "kind": "ConfigMap",

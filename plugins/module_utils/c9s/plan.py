@@ -117,7 +117,7 @@ def plan_render(lab, namespace, name=None, api_version=API_VERSIONS[0],
     plan.nodes = len(node_map)
     base_labels = _base_labels(labels, topo_name)
     plan.cm_labels = dict(base_labels, **{COMPONENT_LABEL: "files"})
-    plan.inventory = inventory.objects(lab, clab, node_map, topo_name, namespace, base_labels)
+    plan.inventory = inventory.objects(lab, clab, node_map, topo_name, namespace, base_labels, plan.warn_once)
 
     wanted = _collect(lab, clab, plan, api_version)
     warn_nodes(lab, clab, plan, wanted, api_version)

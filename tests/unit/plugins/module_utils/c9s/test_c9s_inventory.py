@@ -111,3 +111,44 @@ def test_two_secrets_in_a_manifests_file_are_refused(tmp_path):
     with pytest.raises(LabError) as err:
         manifests.load_manifests(dest)
     assert "2 Secrets" in str(err.value)
+
+
+def test_connection_variables_that_would_run_on_the_controller_are_not_published(tmp_path):
+    """A bundle's group_vars can say anything; only netlab's own connection variables reach the
+    ConfigMap, and the render says what it left out."""
+    hostile = dict(EOS_VARS, ansible_ssh_common_args="-o ProxyCommand='touch /tmp/pwned'",
+                   ansible_connection="local", ansible_ssh_private_key_file="/etc/shadow",
+                   ansible_python_interpreter="/usr/bin/python3 -c 'import os'")
+    root = _lab(tmp_path / "lab")
+    with open(os.path.join(root, "group_vars/eos/topology.json"), "w") as handle:
+        json.dump(hostile, handle)
+    dest = str(tmp_path / "m.yml")
+    result = c9s.render(root, dest, "ns")
+    text = open(dest).read()
+    for word in ("ProxyCommand", "local", "shadow", "import os"):
+        assert word not in text, word
+    data = json.loads(_docs(dest)[-3]["data"]["inventory.json"])
+    assert data["groups"]["eos"]["vars"] == {"ansible_user": "admin", "ansible_network_os": "eos"}
+    dropped = [w for w in result["warnings"] if w.startswith("group eos:")]
+    assert len(dropped) == 4 and any("ansible_ssh_common_args dropped" in w for w in dropped)
+    assert any("ansible_connection='local' dropped" in w for w in dropped)
+
+
+@pytest.mark.parametrize("name, value, kept", [
+    ("ansible_connection", "network_cli", True), ("ansible_connection", "ansible.netcommon.httpapi", True),
+    ("ansible_connection", "local", False), ("ansible_connection", "community.general.chroot", False),
+    ("ansible_network_os", "arista.eos.eos", True), ("ansible_network_os", "eos; rm -rf /", False),
+    ("ansible_python_interpreter", "auto_silent", True), ("ansible_python_interpreter", "/usr/bin/python3", True),
+    ("ansible_python_interpreter", "/usr/bin/env python3 -c x", False),
+    ("ansible_port", 830, True), ("ansible_port", "22", False), ("ansible_port", True, False),
+    ("ansible_become_method", "enable", True), ("ansible_become_method", "community.general.doas", False),
+    ("ansible_ssh_pass", "a\nb", False), ("ansible_shell_executable", "/bin/sh", False),
+    ("ansible_docker_extra_args", "--privileged", False), ("id", 7, True), ("loopback", "10.0.0.1", True),
+    ("bad name", 1, False), ("nested", {"a": 1}, False),
+])
+def test_the_allow_list_decides_by_name_and_value(name, value, kept):
+    from ansible_collections.skyforge.labs.plugins.module_utils.c9s.inventory_vars import clean
+
+    variables, dropped = clean({name: value}, "node r1")
+    assert (variables == {name: value}) is kept
+    assert bool(dropped) is not kept and all(m.startswith("node r1: ") for m in dropped)
