@@ -31,7 +31,7 @@ from datetime import datetime
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from tests.webhook.conftest import PLAYBOOKS, Service, read_sse  # noqa: E402
+from tests.webhook.conftest import PLAYBOOKS, Service, iter_sse  # noqa: E402
 
 
 def pct(values, p):
@@ -153,37 +153,26 @@ def bench_pickup(svc, n):
             "launch_max": max(launch)}
 
 
-def bench_sse(svc, count):
+def bench_sse(svc, count, stream=None, worker=None):
+    """A ``count``-event run submitted to ``svc``, followed on ``stream`` (default: the same
+    API), run by the worker of ``worker`` (default ``svc``: whose data_dir holds its files)."""
+    stream, worker = stream or svc, worker or svc
     run = svc.submit("many", vars={"count": count})
     received = []
-    conn = svc.conn(timeout=300)
+    conn = stream.conn(timeout=300)
     conn.request("GET", f"/api/v1/runs/{run['id']}/events", headers={"Accept": "text/event-stream"})
     resp = conn.getresponse()
-    current = {}
     ended = False
-    while True:
-        line = resp.readline()
-        if not line:
+    for message in iter_sse(resp):
+        if message.get("event") == "end":
+            ended = True
             break
-        now = time.time()
-        line = line.decode().rstrip("\n")
-        if not line:
-            if current.get("event") == "end":
-                ended = True
-                break
-            if "data" in current:
-                received.append((now, current))
-            current = {}
-            continue
-        if line.startswith(":"):
-            continue
-        field, _, value = line.partition(": ")
-        current[field] = json.loads(value) if field == "data" else value
+        received.append((time.time(), message))
     seqs = [int(c["id"]) for _, c in received]
     runner = [(t, c["data"]) for t, c in received if "." not in c["event"]]
     delivery = [t - d["ts"] for t, d in runner]
     end_to_end = [t - ts(d["data"]["created"]) for t, d in runner if d["data"].get("created")]
-    files = len(glob.glob(os.path.join(svc.data_dir, "runs", run["id"], "artifacts", "main",
+    files = len(glob.glob(os.path.join(worker.data_dir, "runs", run["id"], "artifacts", "main",
                                        "job_events", "*.json")))
     return {"events": len(runner), "runner_files": files, "ended": ended,
             "contiguous": seqs == list(range(1, len(seqs) + 1)),

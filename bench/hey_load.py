@@ -27,15 +27,26 @@ def ensure_hey():
 
 def post_load(port, path, body, concurrency, duration, warmup=1.0, expect=202):
     """``concurrency`` connections POSTing ``body`` for ``duration`` s; requests started in
-    the first ``warmup`` s are left out of the figures."""
-    out = subprocess.run(
-        [ensure_hey(), "-z", f"{duration}s", "-c", str(concurrency), "-m", "POST",
-         "-T", "application/json", "-d", body, "-o", "csv", f"http://127.0.0.1:{port}{path}"],
-        check=True, capture_output=True, text=True).stdout
-    rows = list(csv.DictReader(io.StringIO(out)))
+    the first ``warmup`` s are left out of the figures. ``port`` may be a list (API
+    replicas): one ``hey`` per port at once, the connections split between them, the
+    figures over all of their requests."""
+    ports = list(port) if isinstance(port, (list, tuple)) else [port]
+    procs = []
+    for i, each in enumerate(ports):
+        share = concurrency // len(ports) + (i < concurrency % len(ports))
+        procs.append(subprocess.Popen(
+            [ensure_hey(), "-z", f"{duration}s", "-c", str(share), "-m", "POST",
+             "-T", "application/json", "-d", body, "-o", "csv",
+             f"http://127.0.0.1:{each}{path}"], stdout=subprocess.PIPE, text=True))
+    rows = []
+    for proc in procs:
+        out, _ = proc.communicate()
+        if proc.returncode:
+            raise subprocess.CalledProcessError(proc.returncode, proc.args)
+        rows += list(csv.DictReader(io.StringIO(out)))
     measured = [r for r in rows if float(r["offset"]) >= warmup]
     latencies = [float(r["response-time"]) for r in measured]
     window = max(float(r["offset"]) for r in measured) - warmup
     return {"rate": len(measured) / window, "p50": pct(latencies, 50), "p99": pct(latencies, 99),
             "requests": len(rows), "errors": sum(r["status-code"] != str(expect) for r in rows),
-            "clients": f"hey, {concurrency} connections"}
+            "clients": f"hey, {concurrency} connections over {len(ports)} port(s)"}

@@ -14,8 +14,19 @@ class ModuleDocFragment(object):
 options:
   kubeconfig:
     description:
-      - Path to a kubeconfig file. Defaults to E(K8S_AUTH_KUBECONFIG), then E(KUBECONFIG) or
-        C(~/.kube/config), then the in-cluster service account.
+      - Path to a kubeconfig file (E(K8S_AUTH_KUBECONFIG)).
+      - "Where the connection comes from, first match wins: O(kubeconfig) and/or O(context)
+        given: that kubeconfig; O(host) given: O(host), O(api_key), O(ca_cert) and
+        O(validate_certs) alone; E(KUBECONFIG) set: that file; in a pod (E(KUBERNETES_SERVICE_HOST)
+        set, as the kubelet does) with a service-account token mounted: the in-cluster
+        configuration, that is the token, CA and namespace in
+        C(/var/run/secrets/kubernetes.io/serviceaccount/) (a rotated token is re-read);
+        finally C(~/.kube/config)."
+      - Unlike kubernetes.core, an explicit E(KUBECONFIG) wins over the in-cluster
+        configuration. A pod without a mounted token and without a kubeconfig is an error that
+        says so.
+      - O(host), O(api_key), O(ca_cert) and O(validate_certs) given together with a kubeconfig
+        override what it sets.
     type: path
   context:
     description: Kubeconfig context to use (E(K8S_AUTH_CONTEXT)).

@@ -62,7 +62,10 @@ options:
     type: bool
     default: false
   kubeconfig:
-    description: Path to a kubeconfig file (default C(~/.kube/config), then the in-cluster service account).
+    description:
+      - Path to a kubeconfig file. Without it and without O(host), as in the modules
+        E(KUBECONFIG), then in a pod the in-cluster service account (token, CA), then
+        C(~/.kube/config).
     type: path
     env: [{name: K8S_AUTH_KUBECONFIG}]
   context:

@@ -47,7 +47,10 @@ options:
     choices: [present, absent]
     default: present
   namespace:
-    description: Namespace for every object; overrides C(metadata.namespace) in O(src).
+    description:
+      - Namespace for every object; overrides C(metadata.namespace) in O(src).
+      - With O(state=absent) and O(lab_name), in a pod using its service account (in-cluster
+        configuration, see O(kubeconfig)), defaults to the pod's namespace.
     type: str
   create_namespace:
     description:

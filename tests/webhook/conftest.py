@@ -88,6 +88,10 @@ def _die_with_parent():
 
 
 class Service:
+    # True: each process leads its own session, so os.killpg takes down a gunicorn master
+    # and its workers at once (a whole "host" killed, test_many_hosts.py)
+    own_session = False
+
     def __init__(self, tmp_path, **overrides):
         self.dir = str(tmp_path)
         self.config = write_config(self.dir, **overrides)
@@ -103,7 +107,8 @@ class Service:
     def _spawn(self, name, argv, env=None):
         log = open(os.path.join(self.dir, f"{name}.log"), "ab")
         proc = subprocess.Popen(argv, env=env or self.env, cwd=ROOT, stdout=log, stderr=log,
-                                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+                                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+                                start_new_session=self.own_session)
         self.procs[name] = proc
         self.all_procs.append((name, proc))
         return proc
@@ -228,25 +233,18 @@ class Service:
                 return out
 
 
-def read_sse(conn, path, headers=None, stop_after=None):
-    """Read an SSE stream; return (events, ended). Stops after ``stop_after`` events."""
-    conn.request("GET", path, headers=dict(headers or {}, Accept="text/event-stream"))
-    resp = conn.getresponse()
-    assert resp.status == 200, resp.read()
-    events, current = [], {}
+def iter_sse(resp):
+    """The messages of an SSE answer as they arrive: dicts of their fields (``data`` parsed,
+    ``comments`` counted), the ``end`` message included; stops when the answer ends."""
+    current = {}
     while True:
         line = resp.readline()
         if not line:
-            return events, False
+            return
         line = line.decode().rstrip("\n")
         if not line:
-            if current.get("event") == "end":
-                return events, True
-            if "data" in current:
-                events.append(current)
-                if stop_after and len(events) >= stop_after:
-                    conn.close()
-                    return events, False
+            if "data" in current or current.get("event") == "end":
+                yield current
             current = {}
             continue
         if line.startswith(":"):
@@ -254,6 +252,22 @@ def read_sse(conn, path, headers=None, stop_after=None):
             continue
         field, _, value = line.partition(": ")
         current[field] = value if field != "data" else json.loads(value)
+
+
+def read_sse(conn, path, headers=None, stop_after=None):
+    """Read an SSE stream; return (events, ended). Stops after ``stop_after`` events."""
+    conn.request("GET", path, headers=dict(headers or {}, Accept="text/event-stream"))
+    resp = conn.getresponse()
+    assert resp.status == 200, resp.read()
+    events = []
+    for message in iter_sse(resp):
+        if message.get("event") == "end":
+            return events, True
+        events.append(message)
+        if stop_after and len(events) >= stop_after:
+            conn.close()
+            return events, False
+    return events, False
 
 
 def run_pids(run_id):
@@ -273,6 +287,17 @@ def run_pids(run_id):
         if needle in env and state not in (b"Z", b"X"):
             found.append(int(name))
     return found
+
+
+def wait_for(predicate, timeout, what, interval=0.05):
+    """The first true value of ``predicate()`` within ``timeout`` s, else AssertionError."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def pid_alive(pid):

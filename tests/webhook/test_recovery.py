@@ -4,20 +4,10 @@ import os
 import signal
 import time
 
-from tests.webhook.conftest import run_pids
+from tests.webhook.conftest import run_pids, wait_for
 from tests.webhook.store_fixtures import BOTH_BACKENDS
 
 pytestmark = BOTH_BACKENDS
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_killed_worker_run_is_reaped_and_queue_continues(make_service):

@@ -90,7 +90,8 @@ def _absent(api, params, check_mode):
         lab = load_manifests(params["src"], params.get("namespace"))
         name, namespace = lab.name, lab.namespace
     else:
-        name, namespace = params.get("lab_name"), params.get("namespace")
+        # in a pod, the namespace defaults to the pod's own (its service account's namespace file)
+        name, namespace = params.get("lab_name"), params.get("namespace") or api.in_cluster_namespace
         if not name or not namespace:
             raise LabError("state=absent needs src (the rendered manifests) or lab_name and namespace")
     requested = params.get("api_version") or "auto"

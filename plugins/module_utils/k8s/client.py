@@ -46,6 +46,9 @@ CLUSTER_ROLE_HINT = (
     "beforehand and set create_namespace=false"
 )
 APPLY_PATCH = "application/apply-patch+yaml"
+# where the kubelet mounts a pod's service-account token, CA and namespace (the kubernetes
+# client reads the token and CA from there too)
+SERVICEACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 RETRIES = 8
 
 
@@ -60,14 +63,23 @@ def connect(kubeconfig=None, context=None, host=None, api_key=None, ca_cert=None
             validate_certs=None, pool_size=8):
     """A kubernetes ApiClient built the way kubernetes.core builds one.
 
-    kubeconfig/context when given (or when no host is given: KUBECONFIG, ~/.kube/config, then
-    in-cluster config for AWX/EE pods); host/api_key/ca_cert/validate_certs override it.
+    Where the connection comes from, first match wins:
+    1. kubeconfig and/or context given: that kubeconfig (an error when it does not exist);
+    2. host given: host/api_key/ca_cert/validate_certs alone;
+    3. $KUBECONFIG set: that file;
+    4. in a pod ($KUBERNETES_SERVICE_HOST set) with a service-account token mounted: in-cluster
+       configuration (token, CA and namespace from SERVICEACCOUNT_DIR, the token re-read as the
+       kubelet rotates it);
+    5. ~/.kube/config.
+    host/api_key/ca_cert/validate_certs given with 1 override what it loaded. The client's
+    `in_cluster_namespace` is the pod's namespace with 4, else None.
     """
     if not HAS_KUBERNETES:
         raise LabError("the Python package 'kubernetes' is required (pip install 'kubernetes<37')")
     configuration = k8s_client.Configuration()
+    namespace = None
     if kubeconfig or context or not host:
-        _load_config(configuration, kubeconfig, context, explicit=bool(kubeconfig or context))
+        namespace = _load_config(configuration, kubeconfig, context, explicit=bool(kubeconfig or context))
     if host:
         configuration.host = host.rstrip("/")
     if api_key:
@@ -84,17 +96,25 @@ def connect(kubeconfig=None, context=None, host=None, api_key=None, ca_cert=None
         raise LabError("no Kubernetes API server configured: set kubeconfig, or host and api_key")
     configuration.connection_pool_maxsize = pool_size
     configuration.retries = False
-    return k8s_client.ApiClient(configuration)
+    api_client = k8s_client.ApiClient(configuration)
+    api_client.in_cluster_namespace = namespace
+    return api_client
 
 
 def _load_config(configuration, kubeconfig, context, explicit):
+    """Load a kubeconfig or the in-cluster configuration into configuration; returns the pod's
+    namespace when it used the in-cluster configuration, else None."""
     if kubeconfig:
         path = os.path.expanduser(kubeconfig)
         if not os.path.isfile(path):
             raise LabError("kubeconfig %s does not exist; pass the path of a kubeconfig file "
                            "(or host + api_key)" % kubeconfig)
-    else:
+    elif os.environ.get("KUBECONFIG") or explicit or not in_pod():
         path = os.path.expanduser(os.environ.get("KUBECONFIG", "~/.kube/config").split(os.pathsep)[0])
+    elif os.path.isfile(os.path.join(SERVICEACCOUNT_DIR, "token")):
+        return _load_in_cluster(configuration)
+    else:
+        path = os.path.expanduser("~/.kube/config")
     if os.path.isfile(path):
         try:
             k8s_config.load_kube_config(config_file=path, context=context,
@@ -102,14 +122,35 @@ def _load_config(configuration, kubeconfig, context, explicit):
         except Exception as exc:  # the client raises ConfigException, ValueError, YAML errors...
             raise LabError("cannot use kubeconfig %s%s: %s" % (
                 path, " (context %s)" % context if context else "", exc))
-        return
+        return None
     if explicit:
         raise LabError("context %s given but no kubeconfig file found at %s" % (context, path))
+    if in_pod():
+        raise LabError(
+            "running in a pod (KUBERNETES_SERVICE_HOST is set) but no service-account token is "
+            "mounted at %s and there is no kubeconfig (%s): let the pod mount its token "
+            "(automountServiceAccountToken), or set the kubeconfig option, or host and api_key"
+            % (os.path.join(SERVICEACCOUNT_DIR, "token"), path))
+    raise LabError("no kubeconfig found (%s) and not running inside a cluster: set the "
+                   "kubeconfig option, or host and api_key" % path)
+
+
+def in_pod():
+    """True where the kubelet started this process (or an ancestor): it sets these for every pod."""
+    return bool(os.environ.get("KUBERNETES_SERVICE_HOST") and os.environ.get("KUBERNETES_SERVICE_PORT"))
+
+
+def _load_in_cluster(configuration):
     try:
         k8s_config.load_incluster_config(client_configuration=configuration)
-    except Exception:
-        raise LabError("no kubeconfig found (%s) and not running inside a cluster: set the "
-                       "kubeconfig option, or host and api_key" % path)
+    except Exception as exc:  # ConfigException: an empty CA file, an empty token...
+        raise LabError("cannot use the pod's service account (%s, KUBERNETES_SERVICE_HOST=%s): %s"
+                       % (SERVICEACCOUNT_DIR, os.environ.get("KUBERNETES_SERVICE_HOST"), exc))
+    try:
+        with open(os.path.join(SERVICEACCOUNT_DIR, "namespace")) as handle:
+            return handle.read().strip() or None
+    except (IOError, OSError):
+        return None
 
 
 MUTATING = ("POST", "PUT", "PATCH", "DELETE")
@@ -125,6 +166,8 @@ class Api:
     def __init__(self, api_client, dry_run=False):
         self.client = api_client
         self.host = api_client.configuration.host
+        # the pod's namespace when connected with its service account (in-cluster), else None
+        self.in_cluster_namespace = getattr(api_client, "in_cluster_namespace", None)
         self.dry_run = dry_run
 
     def close(self):
