@@ -24,7 +24,10 @@ Every figure is a whole process, started fresh, on the same lab directory:
 
 The machine is shared and noisy: each size runs in ABBA order (clabverter, ours, ours,
 clabverter, ...) for --rounds rounds and keeps the best time of each; peak memory is the
-highest seen.  Goals (issues 2 and 15), checked at 1,000 nodes, exit status 1 when one is
+highest seen. CPU seconds (user + sys; for the task, the worker's plus the controller's
+from task start to result) are printed at 1,000 nodes too: clabverter spreads its work
+over several threads, which a loaded machine rewards in wall time, so the CPU figures
+show the work each side does.  Goals (issues 2 and 15), checked at 1,000 nodes, exit status 1 when one is
 missed: the Ansible task no slower than clabverter, its peak memory no higher than
 clabverter's, the render >= 20x faster than kubectl.
 
@@ -77,10 +80,11 @@ DOCUMENTATION = """
 name: task_timer
 type: aggregate
 short_description: bench_render, times each task
-description: Writes the seconds from each task start to its result, and the highest peak RSS (KiB) of the
-  controller's children (the worker processes), as JSON, to TASK_TIMES_FILE.
+description: Writes the seconds (and the controller's CPU seconds) from each task start to its result,
+  and the highest peak RSS (KiB) and the CPU seconds of the controller's children (the worker processes),
+  as JSON, to TASK_TIMES_FILE.
 """
-import json, os, resource, time
+import json, multiprocessing, os, resource, time
 from ansible.plugins.callback import CallbackBase
 
 
@@ -96,12 +100,13 @@ class CallbackModule(CallbackBase):
         self.times = {}
 
     def v2_playbook_on_task_start(self, task, is_conditional):
-        self.started[task.get_name()] = time.perf_counter()
+        self.started[task.get_name()] = (time.perf_counter(), time.process_time())
 
     def _done(self, result, failed):
         name = result._task.get_name()
-        self.times[name] = {"seconds": time.perf_counter() - self.started[name], "failed": failed,
-                            "msg": result._result.get("msg", "")}
+        wall, cpu = self.started[name]
+        self.times[name] = {"seconds": time.perf_counter() - wall, "controller_cpu": time.process_time() - cpu,
+                            "failed": failed, "msg": result._result.get("msg", "")}
 
     def v2_runner_on_ok(self, result):
         self._done(result, False)
@@ -110,9 +115,16 @@ class CallbackModule(CallbackBase):
         self._done(result, True)
 
     def v2_playbook_on_stats(self, stats):
+        # RUSAGE_CHILDREN counts a worker only once it is reaped, and the worker that sent the
+        # result may still be exiting: active_children() reaps (through multiprocessing's own
+        # bookkeeping) every worker that has ended, so wait until none is left
+        deadline = time.monotonic() + 30
+        while multiprocessing.active_children() and time.monotonic() < deadline:
+            time.sleep(0.005)
         with open(os.environ["TASK_TIMES_FILE"], "w") as out:
-            json.dump({"tasks": self.times,
-                       "children_maxrss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}, out)
+            children = resource.getrusage(resource.RUSAGE_CHILDREN)
+            json.dump({"tasks": self.times, "children_maxrss": children.ru_maxrss,
+                       "children_cpu": children.ru_utime + children.ru_stime}, out)
 '''
 
 PLAYBOOK = """- hosts: localhost
@@ -196,14 +208,14 @@ def synthesise(root, nodes):
 
 
 def measure(argv, env=None, stdout=None):
-    """(wall seconds, peak RSS MiB, returncode, stderr) of a whole child process."""
+    """(wall seconds, peak RSS MiB, returncode, stderr, CPU seconds) of a whole child process."""
     started = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=stdout or subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _pid, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
     err = proc.stderr.read().decode("utf-8", "replace")
     proc.stderr.close()
-    return seconds, usage.ru_maxrss / 1024.0, os.waitstatus_to_exitcode(status), err
+    return seconds, usage.ru_maxrss / 1024.0, os.waitstatus_to_exitcode(status), err, usage.ru_utime + usage.ru_stime
 
 
 def find_clabverter():
@@ -243,16 +255,16 @@ class Runner(object):
 
     def clabverter_run(self, lab, out):
         with open(out, "wb") as handle:
-            seconds, rss, code, err = measure([self.clabverter, "--topologyFile", os.path.join(lab, "clab.yml"),
+            seconds, rss, code, err, cpu = measure([self.clabverter, "--topologyFile", os.path.join(lab, "clab.yml"),
                                                "--stdout", "--quiet", "--destinationNamespace", "bench"],
                                               stdout=handle)
         if code != 0:
             raise SystemExit("clabverter failed (%d): %s" % (code, err[-500:]))
-        return {"seconds": seconds, "rss": rss}
+        return {"seconds": seconds, "rss": rss, "cpu": cpu}
 
     def library_run(self, lab, out):
-        seconds, rss, code, err = measure([sys.executable, "-c", LIBRARY, COLLECTIONS, lab, out])
-        return {"seconds": seconds, "rss": rss, "error": err.strip() if code else None}
+        seconds, rss, code, err, cpu = measure([sys.executable, "-c", LIBRARY, COLLECTIONS, lab, out])
+        return {"seconds": seconds, "rss": rss, "cpu": cpu, "error": err.strip() if code else None}
 
     def task_run(self, lab, out):
         times = os.path.join(self.tools, "times.json")
@@ -262,7 +274,7 @@ class Runner(object):
                    ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
         if os.path.exists(times):
             os.unlink(times)
-        _s, _r, code, err = measure([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+        _s, _r, code, err, _c = measure([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
                                      "-i", "localhost,", "-c", "local",
                                      "-e", "ansible_python_interpreter=%s" % sys.executable,
                                      "-e", "src=%s" % lab, "-e", "dest=%s" % out,
@@ -273,11 +285,13 @@ class Runner(object):
             found = json.load(handle)
         task = found["tasks"]["render"]
         return {"seconds": task["seconds"], "rss": found["children_maxrss"] / 1024.0,
+                "cpu": found["children_cpu"] + task["controller_cpu"],
                 "error": task["msg"] if task["failed"] else None}
 
 
 def best(runs):
     return {"seconds": min(r["seconds"] for r in runs), "rss": max(r["rss"] for r in runs),
+            "cpu": min(r["cpu"] for r in runs),
             "error": next((r.get("error") for r in runs if r.get("error")), None)}
 
 
@@ -375,6 +389,9 @@ def main():
                                                                      _max_bytes() / per_node))
         if GOAL_NODES in results and not results[GOAL_NODES]["task"]["error"]:
             r = results[GOAL_NODES]
+            print("CPU seconds (user + sys, least of the rounds; steadier than wall time on a loaded machine) at %d "
+                  "nodes: clabverter %.2f, Ansible task %.2f (worker + controller from task start to result), "
+                  "library call %.2f" % (GOAL_NODES, r["clabverter"]["cpu"], r["task"]["cpu"], r["library"]["cpu"]))
             for what, ours, theirs in (("time", r["task"]["seconds"], r["clabverter"]["seconds"]),
                                        ("peak memory", r["task"]["rss"], r["clabverter"]["rss"])):
                 ok = ours <= theirs

@@ -92,6 +92,15 @@ options:
     type: str
     default: global
     choices: [global, prefixed, non-prefixed]
+  return_details:
+    description:
+      - Also return the per-node tables RV(mounts) and RV(files_from_url).
+      - They grow with the lab (one entry per node and file, 4,000 for a 1,000-node lab
+        with four files per node) and Ansible copies a task's result several times on its
+        way back, which cost more than the render itself at that size; RV(counts) sums
+        them up, and the manifests file holds them in full.
+    type: bool
+    default: false
 attributes:
   check_mode:
     description: Renders into a temporary file and reports whether O(dest) would change.
@@ -177,15 +186,54 @@ configmaps:
       description: Number of files it holds.
       type: int
       sample: 6
+inventory:
+  description: The lab's inventory ConfigMap and credentials Secret, written after the file ConfigMaps.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    kind:
+      description: C(ConfigMap) or C(Secret).
+      type: str
+      sample: ConfigMap
+    name:
+      description: Object name.
+      type: str
+      sample: frr-inventory
+counts:
+  description: What the manifests hold, summed up.
+  returned: success
+  type: dict
+  contains:
+    nodes:
+      description: Nodes in the lab.
+      type: int
+      sample: 3
+    configmaps:
+      description: ConfigMaps carrying the lab's files (the length of RV(configmaps)).
+      type: int
+      sample: 1
+    configmap_bytes:
+      description: Sum of the ConfigMaps' compact JSON sizes (RV(configmaps[].bytes)).
+      type: int
+      sample: 9898
+    mounts:
+      description: C(spec.deployment.filesFromConfigMap) entries, all nodes together.
+      type: int
+      sample: 12
+    files_from_url:
+      description: C(spec.deployment.filesFromURL) entries, all nodes together.
+      type: int
+      sample: 0
 mounts:
   description: C(spec.deployment.filesFromConfigMap) per node (Kubernetes node names).
-  returned: success
+  returned: when O(return_details=true)
   type: dict
   sample: {"r1": [{"filePath": "node_files/r1/daemons", "configMapName": "frr-files-27b31b50c2",
            "configMapPath": "ada42dac858f299d316b-daemons", "mode": "read"}]}
 files_from_url:
   description: C(spec.deployment.filesFromURL) per node.
-  returned: success
+  returned: when O(return_details=true)
   type: dict
   sample: {}
 large_files:

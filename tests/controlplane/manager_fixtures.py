@@ -265,6 +265,7 @@ def c9s_lab(_lab_bundles, c9s_namespace, c9s_manager, tmp_path):
     def render(topology=MULTI_VENDOR, src=None, dest=None, **options):
         """src (a lab directory or bundle) wins over topology (generated once per session)."""
         options.setdefault("api_version", c9s_manager.api_version)
+        options.setdefault("return_details", True)   # the tests compare the mounts with the launchers'
         dest = dest or str(tmp_path / ("manifests-%s.yml" % uuid.uuid4().hex[:6]))
         result = c9s.render(src or _lab_bundles(topology), dest, c9s_namespace, **options)
         return dest, result

@@ -148,6 +148,47 @@ def test_parallel_upload_records_the_sha_it_computed_and_leaves_no_parts(tmp_pat
     assert open(dest, "rb").read() == data
 
 
+def test_record_waits_for_the_completed_object_and_never_lands_on_another(tmp_path, server, store, monkeypatch):
+    """The record goes onto the object the upload completed (its ETag), once it is there:
+    a copy that finds no object yet is tried again; if another object sits under the key,
+    the store fails after its timeout and that object gets no record."""
+    from botocore.exceptions import ClientError
+    from ansible_collections.skyforge.labs.plugins.module_utils.artifacts import s3_transfer as transfer
+    monkeypatch.setattr(transfer, "PART_SIZE", 5 * 1024 * 1024)
+    data = os.urandom(1024 * 1024) * 11
+    src = write(tmp_path / "big", data)
+    real_copy = store.client.copy_object
+    calls = []
+
+    def not_there_yet(**kwargs):
+        calls.append(kwargs.get("CopySourceIfMatch"))
+        if len(calls) == 1:     # what versitygw answered while a retried completion was still running
+            raise ClientError({"Error": {"Code": "NoSuchKey", "Message": "The specified key does not exist."}},
+                              "CopyObject")
+        return real_copy(**kwargs)
+    monkeypatch.setattr(store.client, "copy_object", not_there_yet)
+    stored = artifacts.store_file(store, src, "lab/late")
+    assert len(calls) == 2 and calls[0] and calls[0] == calls[1]
+    assert server.client().head_object(Bucket="artifacts", Key=stored["url"][len("s3://artifacts/"):])[
+        "Metadata"]["sha256"] == stored["sha256"]
+    assert artifacts.fetch_file(store, "lab/late", str(tmp_path / "late"))["changed"] is True
+
+    client = server.client()
+    object_key = stored["url"][len("s3://artifacts/"):] + "-new"    # a new key: no hash first, the record by copy
+    real_complete = store.client.complete_multipart_upload
+
+    def replaced_meanwhile(**kwargs):
+        answer = real_complete(**kwargs)
+        client.put_object(Bucket="artifacts", Key=object_key, Body=b"someone else's")
+        return answer
+    monkeypatch.setattr(store.client, "copy_object", real_copy)
+    monkeypatch.setattr(store.client, "complete_multipart_upload", replaced_meanwhile)
+    monkeypatch.setattr(transfer, "RECORD_TIMEOUT", 1)
+    with pytest.raises(LabError, match="still shows another object"):
+        artifacts.store_file(store, write(tmp_path / "new", os.urandom(1024 * 1024) * 11), "lab/late-new")
+    assert "sha256" not in client.head_object(Bucket="artifacts", Key=object_key)["Metadata"]
+
+
 def test_object_without_a_recorded_sha_is_refused(tmp_path, server, store):
     # What a reader sees between the last part and the record, or after an interrupted store.
     stored = artifacts.store_file(store, write(tmp_path / "f", b"x"), "k")

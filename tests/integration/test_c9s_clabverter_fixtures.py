@@ -91,7 +91,8 @@ def test_upstream_fixture_is_accepted_and_mounts_what_clabverter_mounts_but_the_
     shutil.copytree(str(upstream_fixtures / directory), str(lab))
     (lab / "clab.yaml").rename(lab / CLAB_FILE)  # the name netlab writes and c9s_render reads
     dest = str(tmp_path / "manifests.yml")
-    rendered = c9s.render(str(lab), dest, c9s_namespace, api_version=c9s_manager.api_version)
+    rendered = c9s.render(str(lab), dest, c9s_namespace, api_version=c9s_manager.api_version,
+                          return_details=True)
     if fixture == "simple":
         assert any("__clabDir__/potato.txt (node srl2)" in w and "__clabNodeDir__/potato.txt (node srl2)" in w
                    for w in rendered["warnings"]), rendered["warnings"]

@@ -29,7 +29,10 @@ import hashlib
 import io
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
 PART_SIZE = 8 * 1024 * 1024
 CONCURRENCY = 10      # boto3's default
@@ -37,6 +40,7 @@ MAX_PARTS = 10000
 COPY_IN_PLACE_MAX = 5 * 1024 ** 3
 READ_CHUNK = 1024 * 1024
 STREAM_CHUNK = 1024 * 1024
+RECORD_TIMEOUT = 300     # seconds a completed upload may take to become the object (copy_record)
 
 
 def part_ranges(size, part_size=None):
@@ -148,8 +152,8 @@ def upload_hashed(client, path, bucket, key, content_type, metadata_for):
                 failed.event.set()
                 raise
             parts = [future.result() for future in futures]
-        client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id,
-                                         MultipartUpload={"Parts": parts})
+        completed = client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id,
+                                                     MultipartUpload={"Parts": parts})
     except BaseException:
         try:
             client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
@@ -159,9 +163,45 @@ def upload_hashed(client, path, bucket, key, content_type, metadata_for):
     finally:
         os.close(fd)
     sha256 = digest.hexdigest()
-    client.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": key},
-                       MetadataDirective="REPLACE", ContentType=content_type, Metadata=metadata_for(sha256))
+    copy_record(client, bucket, key, completed.get("ETag"), content_type, metadata_for(sha256))
     return sha256, size
+
+
+def _error_code(exc):
+    return (getattr(exc, "response", None) or {}).get("Error", {}).get("Code")
+
+
+def copy_record(client, bucket, key, etag, content_type, metadata, timeout=None, sleep=time.sleep):
+    """Set the record by copying the object onto itself, once the object under `key` is
+    the one just completed (its ETag; the copy also asks CopySourceIfMatch, for stores
+    that honour it). A CompleteMultipartUpload that outlives the client's read timeout is
+    retried by botocore, and the store may answer the retry before the object is in place
+    (seen with versitygw on a slow disk: the copy found no object); so a missing object,
+    or another one still there, is waited for, up to `timeout` seconds, never recorded."""
+    deadline = time.monotonic() + (RECORD_TIMEOUT if timeout is None else timeout)
+    delay = 0.1
+    while True:
+        try:
+            found = client.head_object(Bucket=bucket, Key=key).get("ETag")
+        except Exception as exc:
+            if _error_code(exc) not in ("NoSuchKey", "404", "NotFound"):
+                raise
+            found = None
+        if found is not None and (not etag or found == etag):
+            try:
+                return client.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": key},
+                                          MetadataDirective="REPLACE", ContentType=content_type, Metadata=metadata,
+                                          **({"CopySourceIfMatch": etag} if etag else {}))
+            except Exception as exc:
+                if _error_code(exc) not in ("NoSuchKey", "404", "PreconditionFailed", "412"):
+                    raise
+        if time.monotonic() + delay > deadline:
+            raise LabError("the upload of %s/%s completed (ETag %s) but the store %s after %d s; its record "
+                           "(sha256) was not written: store the file again"
+                           % (bucket, key, etag, "still shows another object (ETag %s)" % found if found
+                              else "has no object there", timeout if timeout is not None else RECORD_TIMEOUT))
+        sleep(delay)
+        delay = min(delay * 2, 5.0)
 
 
 def download_hashed(client, bucket, key, size, handle):

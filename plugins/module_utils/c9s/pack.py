@@ -38,6 +38,7 @@ NAME_HASH_LEN = 10
 NAME_MAX = 63  # Clabernetes v0.6 names the pod volume after the ConfigMap: a label.
 
 _KEY_INVALID = re.compile(r"[^-._a-zA-Z0-9]+")
+_JSON_PLAIN = bytes(range(0x20, 0x7f)) + b"\n"    # bytes json.dumps writes as they are, or as \n \" \\
 _COMPACT = (",", ":")
 
 
@@ -47,7 +48,7 @@ class Blob(object):
     `key` is set by set_key() once the canonical path (the hint) is known.
     """
 
-    __slots__ = ("sha256", "size", "is_text", "value_bytes", "key")
+    __slots__ = ("sha256", "size", "is_text", "value_bytes", "key", "_entry")
 
     def __init__(self, sha256, size, is_text, value_bytes, key=None):
         self.sha256 = sha256
@@ -55,10 +56,14 @@ class Blob(object):
         self.is_text = is_text
         self.value_bytes = value_bytes
         self.key = key
+        self._entry = None
 
     @property
     def entry_bytes(self):
-        return len(json.dumps(self.key)) + self.value_bytes + 2
+        """JSON bytes of `"key":value,` (packing asks several times per blob)."""
+        if self._entry is None or self._entry[0] is not self.key:
+            self._entry = (self.key, len(json.dumps(self.key)) + self.value_bytes + 2)
+        return self._entry[1]
 
 
 def content_key(sha256, hint):
@@ -68,22 +73,20 @@ def content_key(sha256, hint):
     return key + "-" + readable if readable else key
 
 
-def is_utf8(content):
-    try:
-        content.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 def describe(content, hint=None):
     """A Blob for `content` (bytes); `hint` (a path) makes the key readable."""
     sha = hashlib.sha256(content).hexdigest()
-    text = is_utf8(content)
-    if text:
-        value_bytes = len(json.dumps(content.decode("utf-8")))
+    text = True
+    if not content.translate(None, _JSON_PLAIN):
+        # printable ASCII and line feeds (most lab files): JSON escapes only \n, " and \\,
+        # as two characters each; counted without decoding and encoding the text
+        value_bytes = len(content) + 2 + content.count(b"\n") + content.count(b'"') + content.count(b"\\")
     else:
-        value_bytes = 4 * ((len(content) + 2) // 3) + 2
+        try:
+            value_bytes = len(json.dumps(content.decode("utf-8")))
+        except UnicodeDecodeError:
+            value_bytes = 4 * ((len(content) + 2) // 3) + 2
+            text = False
     blob = Blob(sha, len(content), text, value_bytes)
     if hint is not None:
         set_key(blob, hint)
@@ -172,6 +175,17 @@ def build(name, namespace, labels, entries):
 def serialized_size(obj):
     """Compact JSON length: the figure the packing budget is checked against."""
     return len(json.dumps(obj, separators=_COMPACT))
+
+
+def built_size(obj, blobs):
+    """serialized_size(obj) of build()'s ConfigMap holding `blobs`, from the sizes the
+    blobs already know: the envelope is encoded, the file contents are not again."""
+    size = serialized_size(dict((k, {} if k in ("data", "binaryData") else v) for k, v in obj.items()))
+    for is_text in (True, False):
+        entries = [blob.entry_bytes for blob in blobs if blob.is_text == is_text]
+        if entries:
+            size += sum(entries) - 1    # entry_bytes counts a comma after every entry
+    return size
 
 
 def too_large_message(path, size, budget, envelope):

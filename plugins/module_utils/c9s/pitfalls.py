@@ -43,8 +43,9 @@ def warn_nodes(lab, clab, plan, wanted, api_version):
             bridges.append(node)
         if kind == "linux":
             used = set(path for path, _mode, _ref in wanted.get(node, ()))
-            unused = [name for name in lab.listdir(posixpath.join("node_files", node))
-                      if posixpath.join("node_files", node, name) not in used]
+            directory = posixpath.join("node_files", node)
+            prefix = posixpath.join(directory, "")     # posixpath.join(directory, name) for a listed name
+            unused = [name for name in lab.listdir(directory) if prefix + name not in used]
             if unused:
                 ns_scripts.append("%s (%s)" % (node, ", ".join(unused)))
                 unmounted[node] = unused

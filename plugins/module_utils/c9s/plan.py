@@ -97,6 +97,7 @@ class Plan(object):
         self.cm_labels = {}
         self.namespace = None
         self.inventory = []       # the inventory ConfigMap and credentials Secret (c9s.inventory)
+        self.nodes = 0            # nodes in the lab
 
     def warn_once(self, message):
         if message not in self.warnings:
@@ -113,6 +114,7 @@ def plan_render(lab, namespace, name=None, api_version=API_VERSIONS[0],
     clab, clab_text = read_clab(lab)
     topo_name = _topology_name(lab, clab, name, plan)
     node_map = _node_names(clab, plan)
+    plan.nodes = len(node_map)
     base_labels = _base_labels(labels, topo_name)
     plan.cm_labels = dict(base_labels, **{COMPONENT_LABEL: "files"})
     plan.inventory = inventory.objects(lab, clab, node_map, topo_name, namespace, base_labels, plan.warn_once)
@@ -287,7 +289,6 @@ def _collect(lab, clab, plan, api_version):
     runtime = []
     for node, refs in clab_utils.all_node_files(clab).items():
         entries = []
-        kind = clab_utils.node_kind(clab, node)
         for ref in refs:
             if clab_utils.is_runtime_path(ref.source):
                 runtime.append("%s (node %s)" % (ref.source, node))
@@ -296,7 +297,7 @@ def _collect(lab, clab, plan, api_version):
             if relpath is None:
                 outside.add("%s (node %s)" % (ref.source, node))
                 continue
-            if kind == "linux" and ref.role == "bind" and ref.target == "/etc/hosts":
+            if ref.kind == "linux" and ref.role == "bind" and ref.target == "/etc/hosts":
                 hosts_binds.append(node)
             found = lab.files_at(relpath)
             if found is None:

@@ -24,6 +24,7 @@ ARGUMENT_SPEC = dict(
     expose=dict(type="dict"),
     status_probes=dict(type="dict"),
     naming=dict(type="str", default="global", choices=list(NAMING)),
+    return_details=dict(type="bool", default=False),
 )
 
 
@@ -34,4 +35,4 @@ def render_params(params, check_mode, diff):
         name=params["name"], api_version=params["api_version"],
         max_configmap_bytes=params["max_configmap_bytes"], large_file_url=params["large_file_url"],
         labels=params["labels"], expose=params["expose"], status_probes=params["status_probes"],
-        naming=params["naming"])
+        naming=params["naming"], return_details=params["return_details"])

@@ -32,6 +32,8 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.skyforge.labs.plugins.module_utils.common.yaml_text import implicit_matcher
+
 _PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*\Z")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+=*\Z")
 # Characters libyaml (and PyYAML's own emitter) write verbatim inside a literal block;
@@ -44,6 +46,9 @@ _BREAKS = re.compile("[\r\n\x85\u2028\u2029]")
 _STR_TAG = "tag:yaml.org,2002:str"
 
 
+_IMPLICIT = {}    # Resolver class -> common.yaml_text.implicit_matcher of its resolvers
+
+
 class _Fallback(Exception):
     pass
 
@@ -54,6 +59,9 @@ class _Emitter(object):
         from yaml.resolver import Resolver
         self._resolve = Resolver().resolve
         self._node = ScalarNode
+        if Resolver not in _IMPLICIT:
+            _IMPLICIT[Resolver] = implicit_matcher(Resolver.yaml_implicit_resolvers)
+        self._implicit = _IMPLICIT[Resolver]
         self._scalars = {}
         self._keys = {}
         self._dump = dump
@@ -67,7 +75,8 @@ class _Emitter(object):
         if text is None:
             if not (_PLAIN.match(value) or _BASE64.match(value)):
                 raise _Fallback()
-            plain = self._resolve(self._node, value, (True, False)) == _STR_TAG
+            plain = ((self._implicit is not None and not self._implicit.match(value))
+                     or self._resolve(self._node, value, (True, False)) == _STR_TAG)
             text = value if plain else "'%s'" % value
             if not plain:
                 if self.open_kept:

@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import posixpath
+import re
 
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 
@@ -28,6 +29,8 @@ LAB_DIR = "__clabDir__"
 RUNTIME_PLACEHOLDERS = (NODE_DIR, LAB_DIR)
 
 FILE_KEYS = ("startup-config", "license")
+# a relative path of non-empty components, none of them "." or "..": posixpath.normpath's fixed points
+_NORMAL = re.compile(r"(?:(?!\.\.?/)[^/]+/)*(?!\.\.?\Z)[^/]+\Z")
 LEVELS = ("defaults", "kinds", "groups", "nodes")
 
 
@@ -141,8 +144,12 @@ def node_levels(clab, name):
 
 
 def node_kind(clab, name):
+    return _kind(node_levels(clab, name))
+
+
+def _kind(levels):
     kind = None
-    for _level, settings in node_levels(clab, name):
+    for _level, settings in levels:
         kind = settings.get("kind") or kind
     return kind
 
@@ -174,7 +181,7 @@ def is_inline(value):
 
 
 def is_runtime_path(value):
-    return any(marker in value for marker in RUNTIME_PLACEHOLDERS)
+    return "__clab" in value and any(marker in value for marker in RUNTIME_PLACEHOLDERS)
 
 
 def lab_relpath(source):
@@ -182,6 +189,8 @@ def lab_relpath(source):
     absolute, under `~`, a containerlab runtime path or climbs out with `..`."""
     if not source or source.startswith(("/", "~")) or is_runtime_path(source):
         return None
+    if _NORMAL.match(source):     # already what normpath returns (most paths): skip the call
+        return source
     normal = posixpath.normpath(source)
     if normal == ".." or normal.startswith("../") or normal == ".":
         return None
@@ -197,7 +206,7 @@ def node_files(clab, name):
     a newline travels inside the definition; URLs are fetched by containerlab).
     """
     levels = node_levels(clab, name)
-    kind = node_kind(clab, name)
+    kind = _kind(levels)
     binds = {}
     order = []
     for level, settings in levels:

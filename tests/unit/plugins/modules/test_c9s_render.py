@@ -89,12 +89,17 @@ def test_render_then_identical_rerun_is_unchanged(tmp_path, lab):
     first, _out = run_render(tmp_path, args)
     assert first["changed"] is True and not first.get("failed")
     assert first["topology"] == {"name": "demo", "namespace": "lab-demo", "api_version": "c9s.run/v1alpha1"}
-    assert [m["filePath"] for m in first["mounts"]["r1"]] == ["node_files/r1/run.sh"]
-    assert first["mounts"]["r1"][0]["mode"] == "execute"
     assert len(first["configmaps"]) == 1 and first["configmaps"][0]["keys"] == 2
-    second, _out = run_render(tmp_path, args)
+    assert first["counts"] == {"nodes": 2, "configmaps": 1, "configmap_bytes": first["configmaps"][0]["bytes"],
+                               "mounts": 2, "files_from_url": 0}
+    assert "mounts" not in first and "files_from_url" not in first    # per node: only on request
+    second, _out = run_render(tmp_path, dict(args, return_details=True))
     assert second["changed"] is False
     assert second["manifest_sha256"] == first["manifest_sha256"]
+    assert [m["filePath"] for m in second["mounts"]["r1"]] == ["node_files/r1/run.sh"]
+    assert second["mounts"]["r1"][0]["mode"] == "execute" and second["files_from_url"] == {}
+    assert dict(second, mounts=None, files_from_url=None) == dict(first, changed=False, mounts=None,
+                                                                  files_from_url=None)
 
 
 def test_check_mode_and_diff_leave_dest_alone(tmp_path, lab):
@@ -145,14 +150,16 @@ def test_on_the_controller_the_render_runs_in_process(tmp_path, lab):
 
 def test_the_module_path_gives_the_same_render(tmp_path, lab):
     """A task environment (like a remote host or become) goes through the module: same bytes, same result."""
-    in_process, _out = run_render(tmp_path, {"src": lab, "dest": str(tmp_path / "a.yml"), "namespace": "lab-demo"})
+    in_process, _out = run_render(tmp_path, {"src": lab, "dest": str(tmp_path / "a.yml"), "namespace": "lab-demo",
+                                             "return_details": True})
     env = {"SKYFORGE_PATH_TEST": "module"}
     module, _out = run_render(tmp_path, {"src": lab, "dest": str(tmp_path / "b.yml"), "namespace": "lab-demo"},
                               keywords={"environment": env,
                                         "vars": {"ansible_python_interpreter": str(tmp_path / "no-such-python")}})
     assert module["failed"] and "no-such-python" in module["msg"]
-    module, _out = run_render(tmp_path, {"src": lab, "dest": str(tmp_path / "b.yml"), "namespace": "lab-demo"},
-                              keywords={"environment": env})
+    module, _out = run_render(tmp_path, {"src": lab, "dest": str(tmp_path / "b.yml"), "namespace": "lab-demo",
+                                         "return_details": True}, keywords={"environment": env})
     assert (tmp_path / "a.yml").read_bytes() == (tmp_path / "b.yml").read_bytes()
-    for key in ("changed", "manifest_sha256", "manifest_bytes", "topology", "configmaps", "mounts"):
+    for key in ("changed", "manifest_sha256", "manifest_bytes", "topology", "configmaps", "counts", "mounts",
+                "files_from_url"):
         assert module[key] == in_process[key], key

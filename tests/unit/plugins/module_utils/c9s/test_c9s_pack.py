@@ -63,6 +63,7 @@ def test_packed_objects_never_exceed_the_budget_in_real_json(budget):
         name = configmaps.configmap_name("lab", [b.key for b in members])
         obj = configmaps.build(name, "a-namespace", LABELS, [(b, by_sha[b.sha256]) for b in members])
         size = configmaps.serialized_size(obj)
+        assert configmaps.built_size(obj, members) == size     # what the render reports, without encoding again
         assert size <= budget
         # the accounting is an upper bound of the JSON a client sends, escapes included
         assert size <= envelope + sum(b.entry_bytes for b in members)
@@ -110,3 +111,19 @@ def test_text_accounting_counts_json_escapes():
     blob = configmaps.describe(data, "f")
     assert blob.value_bytes == len(json.dumps(data.decode()))
     assert blob.value_bytes > len(data)
+
+
+def test_value_bytes_is_the_json_or_base64_length_for_any_content():
+    """describe() counts plain ASCII texts without encoding them; the figure must be
+    exactly json.dumps' length (text) or base64's plus quotes (binary)."""
+    rng = random.Random(15)
+    alphabet = [bytes([b]) for b in range(0x20, 0x7f)] + [b"\n", b'"', b"\\", b"\t", b"\r", b"\x00", b"\x7f",
+                                                          u"é".encode("utf-8"), u"✓".encode("utf-8"), b"\xff"]
+    for _round in range(5000):
+        content = b"".join(rng.choice(alphabet) for _i in range(rng.randrange(0, 40)))
+        blob = configmaps.describe(content)
+        try:
+            expected = (len(json.dumps(content.decode("utf-8"))), True)
+        except UnicodeDecodeError:
+            expected = (len(base64.b64encode(content)) + 2, False)
+        assert (blob.value_bytes, blob.is_text) == expected, content

@@ -140,6 +140,7 @@ def read(root, relpath):
 
 def render(lab, tmp_path, **options):
     dest = str(tmp_path / ("out-%d.yml" % len(os.listdir(str(tmp_path)))))
+    options.setdefault("return_details", True)
     result = c9s.render(lab, dest, options.pop("namespace", "lab-ns"), **options)
     configmap_docs, topology = load_docs(dest)
     return result, configmap_docs, topology, dest
@@ -309,6 +310,22 @@ def test_output_is_deterministic_and_unchanged_on_second_render(tmp_path):
     c9s.render(copy_lab, other, "lab-ns")
     assert read(str(tmp_path), "other.yml") == before
     assert not [n for n in os.listdir(str(tmp_path)) if n.startswith(".")]
+
+
+def test_per_node_tables_only_on_request_and_counts_match_the_manifests(tmp_path):
+    lab = make_lab(tmp_path / "lab", LAYERED, LAYERED_FILES)
+    summary, cms, topo, _dest = render(lab, tmp_path, return_details=False)
+    assert "mounts" not in summary and "files_from_url" not in summary
+    details, _cms, _topo, _dest = render(lab, tmp_path, return_details=True)
+    mounts = topo["spec"]["deployment"]["filesFromConfigMap"]
+    assert details["mounts"] == mounts and details["files_from_url"] == {}
+    assert summary["counts"] == details["counts"] == {
+        "nodes": len(yaml.safe_load(topo["spec"]["definition"]["containerlab"])["topology"]["nodes"]),
+        "configmaps": len(cms),
+        "configmap_bytes": sum(configmaps.serialized_size(cm) for cm in cms),
+        "mounts": sum(len(entries) for entries in mounts.values()), "files_from_url": 0}
+    summary.pop("dest"), details.pop("dest")
+    assert dict((k, v) for k, v in details.items() if k not in ("mounts", "files_from_url")) == summary
 
 
 def test_output_order_and_labels(tmp_path):

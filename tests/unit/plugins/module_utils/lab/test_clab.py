@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import posixpath
+import random
 import textwrap
 
 import pytest
@@ -124,3 +126,16 @@ def test_malformed_bind_names_the_node(tmp_path):
     path.write_text("topology:\n  nodes:\n    r1:\n      binds: ['a:b:ro:extra']\n")
     with pytest.raises(LabError, match="node r1"):
         clab.node_files(clab.load_clab(str(path)), "r1")
+
+
+def test_lab_relpath_is_normpath_for_random_relative_paths():
+    """lab_relpath skips posixpath.normpath for paths that are already normal; the result
+    must be what normpath gives for every path it keeps."""
+    rng = random.Random(15)
+    parts = ["a", ".", "..", "", "b.c", "..x", ".x", "x.", "...", "n1", "__clabNodeName__"]
+    for _round in range(20000):
+        source = "/".join(rng.choice(parts) for _part in range(rng.randrange(1, 6)))
+        normal = posixpath.normpath(source)
+        outside = not source or source.startswith("/") or normal in (".", "..") or normal.startswith("../")
+        expected = None if outside else normal
+        assert clab.lab_relpath(source) == expected, source
