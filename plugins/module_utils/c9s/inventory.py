@@ -70,13 +70,11 @@ def _group_vars(lab, group, inline):
 
 
 def _split(variables, where, warn):
-    variables, dropped = clean(variables, where)
+    variables, dropped = clean(dict((k, v) for k, v in variables.items() if k not in REPLACED), where)
     for message in dropped:
         warn(message)
     plain, secret = {}, {}
     for key, value in variables.items():
-        if key in REPLACED:
-            continue
         (secret if SECRET_VAR.search(key) else plain)[key] = value
     return plain, secret
 

@@ -73,6 +73,7 @@ def test_netlab_vars_go_to_the_configmap_and_credentials_to_the_secret(tmp_path)
         "ansible_user": "admin", "ansible_network_os": "eos", "ansible_connection": "network_cli"}}
     assert data["groups"]["modules"]["hosts"] == ["r1"] and data["groups"]["linux"]["hosts"] == ["h1"]
     assert data["nodes"]["r1"] == {"node": "r1", "vars": {"id": 1}}      # ansible_host: the Service's, later
+    assert not [w for w in result["warnings"] if "dropped" in w]           # netlab's own variables all pass
     assert data["inputs_sha256"] == "ab" * 32
     assert "ansible_ssh_pass" not in cm["data"]["inventory.json"] and "become_password" not in cm["data"]["inventory.json"]
     creds = json.loads(base64.b64decode(secret["data"]["credentials.json"]))
