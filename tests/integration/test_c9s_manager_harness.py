@@ -17,7 +17,7 @@ import urllib.request
 import pytest
 
 from tests.controlplane import manager as mgr_mod
-from tests.controlplane.manager_fixtures import skip_unavailable
+from tests.ci import unavailable
 from tests.controlplane.manager import ALIVE_URL, LOCK_PATH, Manager, ManagerError, ManagerUnavailable
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -56,7 +56,7 @@ def own_manager(control_plane, c9s_manager_slot, tmp_path):
     try:
         mgr.start()
     except ManagerUnavailable as exc:
-        skip_unavailable(exc)
+        unavailable(str(exc))
     yield mgr
     mgr.stop()
 
@@ -110,7 +110,7 @@ def test_cli_up_and_down_beside_a_running_control_plane(control_plane, c9s_manag
                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=env,
                         timeout=300, check=False)
     if up.returncode == 4:   # v0.6 is served by the proxy: unavailable only off CI (no Go)
-        skip_unavailable(ManagerUnavailable(up.stderr.strip(), GENERATION))
+        unavailable(str(ManagerUnavailable(up.stderr.strip(), GENERATION)))
     try:
         assert up.returncode == 0, up.stderr
         assert "clabernetes.containerlab.dev/v1alpha1" in up.stdout and "alive at" in up.stdout

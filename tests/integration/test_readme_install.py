@@ -73,7 +73,8 @@ def test_using_the_collection_commands_work_verbatim(tmp_path, way):
 def test_deploy_and_destroy_commands_work_verbatim(tmp_path, control_plane, c9s_manager_slot):
     from kubernetes import client
 
-    from tests.controlplane.manager_fixtures import Kubelet, skip_unavailable
+    from tests.controlplane.manager_fixtures import Kubelet
+    from tests.ci import unavailable
     from tests.controlplane.manager import ManagerUnavailable
 
     lines = readme_block()
@@ -96,7 +97,7 @@ def test_deploy_and_destroy_commands_work_verbatim(tmp_path, control_plane, c9s_
     try:
         manager = c9s_manager_slot.get("v0.8")
     except ManagerUnavailable as exc:
-        skip_unavailable(exc)
+        unavailable(str(exc))
     api = control_plane.api_client()
     kubelet = Kubelet(api, namespace, manager).run(boot=0.2)
     try:
