@@ -31,7 +31,7 @@ import re
 from ansible_collections.skyforge.labs.plugins.module_utils.c9s.contract import (
     COMPONENT_LABEL, CREDENTIALS_COMPONENT, CREDENTIALS_KEY, INVENTORY_COMPONENT, INVENTORY_KEY,
     inventory_name)
-from ansible_collections.skyforge.labs.plugins.module_utils.c9s.inventory_vars import clean
+from ansible_collections.skyforge.labs.plugins.module_utils.c9s.inventory_vars import clean, scalar
 from ansible_collections.skyforge.labs.plugins.module_utils.common.errors import LabError
 from ansible_collections.skyforge.labs.plugins.module_utils.common.yaml_text import load as load_yaml
 from ansible_collections.skyforge.labs.plugins.module_utils.lab import clab as clab_utils
@@ -53,10 +53,6 @@ def _load(lab, relpath, parse):
                        path=relpath)
 
 
-def _scalar(value):
-    return value is None or isinstance(value, (str, bool, int, float))
-
-
 def _group_vars(lab, group, inline):
     """ansible_* scalars of a group: hosts.yml's `vars`, then group_vars/ (which wins, as in Ansible)."""
     found = dict(inline or {})
@@ -66,7 +62,7 @@ def _group_vars(lab, group, inline):
         if isinstance(data, dict):
             found.update(data)
             break
-    return dict((k, v) for k, v in found.items() if str(k).startswith("ansible_") and _scalar(v))
+    return dict((k, v) for k, v in found.items() if str(k).startswith("ansible_") and scalar(v))
 
 
 def _split(variables, where, warn):
@@ -89,7 +85,7 @@ def _netlab_groups(hosts_yml, nodes):
         for host in names:
             extra = members.get(host) or {}
             host_vars.setdefault(host, {}).update(
-                (str(k), v) for k, v in extra.items() if _scalar(v))
+                (str(k), v) for k, v in extra.items() if scalar(v))
         groups[str(group)] = (names, spec.get("vars") if isinstance(spec.get("vars"), dict) else {})
     return groups, host_vars
 

@@ -54,7 +54,7 @@ ALLOWED = {
 }
 
 
-def _scalar(value):
+def scalar(value):
     return value is None or isinstance(value, (str, bool, int, float))
 
 
@@ -64,7 +64,7 @@ def clean(variables, where):
     kept, dropped = {}, []
     for key, value in sorted((variables or {}).items(), key=lambda item: str(item[0])):
         name = str(key)
-        if not _NAME.match(name) or not _scalar(value):
+        if not _NAME.match(name) or not scalar(value):
             dropped.append("%s: variable %r dropped (a lab's variables are scalars with identifier names)"
                            % (where, name[:80]))
         elif name.startswith("ansible_") and name not in ALLOWED:
