@@ -33,7 +33,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from bench.bench_webhook import bench_pickup, bench_sse  # noqa: E402
-from bench.hey_load import post_load  # noqa: E402
+from bench.load_generators import post_load  # noqa: E402
 from tests.servers.postgres import PostgresServer  # noqa: E402
 from tests.webhook.conftest import Service  # noqa: E402
 
