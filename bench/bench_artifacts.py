@@ -124,7 +124,7 @@ def main():
     parser.add_argument("--size", default="1G", help="file size, e.g. 1G, 256M (default 1G)")
     parser.add_argument("--workdir", default=None, help="scratch directory (default: a temp dir)")
     parser.add_argument("--skip-s3", action="store_true", help="only the file backend")
-    parser.add_argument("--rounds", type=int, default=2, help="ABBA rounds for the S3 comparisons (best kept)")
+    parser.add_argument("--rounds", type=int, default=3, help="ABBA rounds for the S3 comparisons (best kept)")
     args = parser.parse_args()
     size = parse_size(args.size)
     work = tempfile.mkdtemp(prefix="bench-artifacts-", dir=args.workdir)
@@ -155,9 +155,22 @@ def main():
                 fetched, copied = os.path.join(work, "fetched.bin"), os.path.join(work, "boto3.bin")
                 # ABBA order, best of each: the server's write-back of one 1 GiB upload
                 # otherwise slows whichever transfer happens to come next
+                client = server.client()
+
+                def upload(argv, key, keep):
+                    # only the first object of each side stays (the fetches read it): the
+                    # server's state is the same before every upload
+                    result = child(argv)
+                    if not keep:
+                        client.delete_object(Bucket="bench", Key=key)
+                    return result
+                # ABBA order, best of each: the server's write-back of one 1 GiB upload
+                # otherwise slows whichever transfer happens to come next
                 up, ours = abba(
-                    lambda i: child(boto3_op(options, "upload_file", src, "bench", "boto3/big-%d.bin" % i)),
-                    lambda i: child(ours_store("s3://bench/ours", options, src, "lab/run/big-%d.bin" % i)),
+                    lambda i: upload(boto3_op(options, "upload_file", src, "bench", "boto3/big-%d.bin" % i),
+                                     "boto3/big-%d.bin" % i, i == 0),
+                    lambda i: upload(ours_store("s3://bench/ours", options, src, "lab/run/big-%d.bin" % i),
+                                     "ours/lab/run/big-%d.bin" % i, i == 1),
                     args.rounds)
                 base = row("boto3 upload_file (baseline)", size, up)
                 row("artifact_store s3://", size, ours, base)
@@ -165,12 +178,12 @@ def main():
                 slow += [("store s3://", ours[0] / base)] if ours[0] > S3_RATIO * base else []
 
                 def boto3_download(i):
-                    result = child(boto3_op(options, "download_file", "bench", "boto3/big-%d.bin" % i, copied))
+                    result = child(boto3_op(options, "download_file", "bench", "boto3/big-0.bin", copied))
                     os.unlink(copied)
                     return result
 
                 def our_fetch(i):
-                    result = child(ours_fetch("s3://bench/ours", options, "lab/run/big-%d.bin" % i, fetched))
+                    result = child(ours_fetch("s3://bench/ours", options, "lab/run/big-1.bin", fetched))
                     os.unlink(fetched)
                     return result
                 down, ours = abba(boto3_download, our_fetch, args.rounds)
