@@ -48,8 +48,11 @@ def create_app(config=None):
     @app.errorhandler(StoreUnavailable)
     def store_unavailable(exc):
         # a database restart or failover: the client retries (an Idempotency-Key makes
-        # a retry of a submission that did commit return that run, not queue another)
-        return api_error(ApiError(503, f"{exc}; retry later", headers={
+        # a retry of a submission that did commit return that run, not queue another).
+        # Where the store is and why it failed go to the log, not to the caller, who may
+        # be anyone a hook or an anonymous role lets in.
+        app.logger.warning("answering 503: %s", exc)
+        return api_error(ApiError(503, "the run store is unavailable; retry later", headers={
             "Retry-After": str(config.queue["retry_after"])}))
 
     @app.errorhandler(HTTPException)
