@@ -8,7 +8,6 @@ The queries and state changes themselves are shared with PostgreSQL (``.sql``).
 import fcntl
 import os
 import sqlite3
-import threading
 
 from . import SchemaError, schema, sqlite_db
 from .sql import SqlStore
@@ -49,7 +48,7 @@ class SqliteStore(SqlStore):
     def __init__(self, path):
         self.path = path
         self._local = sqlite_db.os_thread_local()
-        self._thread_lock = threading.Lock()
+        self._thread_lock = sqlite_db.writers_lock()
         self._lock_pid = None
         self._checkpointer_pid = None
         self._check_version()
@@ -123,8 +122,9 @@ class SqliteStore(SqlStore):
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
     class _Tx:
-        """A write transaction.  Writers first queue on a thread lock and an flock() of a
-        side file: both wake the next writer the moment the lock is released, whereas
+        """A write transaction.  Writers first queue on the process's writers lock
+        (sqlite_db.writers_lock) and an flock() of a side file: both wake the next writer
+        the moment the lock is released, whereas
         SQLite's own busy handler sleeps in growing steps (up to 100 ms) and makes the tail
         latency of concurrent submissions from several gunicorn processes jump."""
 
@@ -163,7 +163,7 @@ class SqliteStore(SqlStore):
         if self._lock_pid != os.getpid():
             self._lock_file = open(self.path + ".writelock", "a+b")
             self._lock_pid = os.getpid()
-            self._thread_lock = threading.Lock()
+            self._thread_lock = sqlite_db.writers_lock()
         return self._lock_file.fileno()
 
     def _tx(self):

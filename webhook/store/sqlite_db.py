@@ -6,6 +6,7 @@ once. Switching a file to WAL needs an exclusive lock that SQLite refuses at onc
 therefore serialised on an flock() of a side file.
 """
 
+import collections
 import fcntl
 import os
 import sqlite3
@@ -72,6 +73,54 @@ def start_os_thread(target):
         threading.Thread(target=target, args=(sleep,), daemon=True).start()
     else:
         start(target, (sleep,))
+
+
+def writers_lock():
+    """The lock a process's writers queue on before the flock: a plain thread lock, or
+    under gevent a lock that serves greenlets in the order they asked (_GreenletQueueLock)."""
+    if _gevent_original("threading", "Lock") is None:
+        return threading.Lock()
+    return _GreenletQueueLock()
+
+
+class _GreenletQueueLock:
+    """A lock handed from one greenlet to the next waiting one, first come first served.
+
+    gevent's own Lock is not fair: release() only schedules the wake-up of a waiter, and a
+    greenlet that asks in between takes the lock first. Under a closed loop of
+    submissions on 6 connections, a few greenlets kept taking turns while another waited
+    200-370 ms (submission p99 150-250 ms at a p50 of 3 ms)."""
+
+    def __init__(self):
+        self._held = False
+        self._waiting = collections.deque()
+
+    def acquire(self):
+        if not self._held:
+            self._held = True
+            return
+        from gevent.event import Event
+        turn = Event()
+        self._waiting.append(turn)
+        try:
+            turn.wait()
+        except BaseException:   # killed or timed out while queued
+            if turn.is_set():   # ... after the lock was handed over: pass it on
+                self.release()
+            else:
+                self._waiting.remove(turn)
+            raise
+
+    def release(self):
+        if self._waiting:
+            self._waiting.popleft().set()   # the lock stays held: it is that greenlet's now
+        else:
+            self._held = False
+
+    __enter__ = acquire
+
+    def __exit__(self, *_exc):
+        self.release()
 
 
 def lock_exclusive(fd):
