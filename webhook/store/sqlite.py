@@ -133,7 +133,7 @@ class SqliteStore(SqlStore):
             self.conn = store._conn()
 
         def __enter__(self):
-            # _lock_fd() first: after a fork it replaces the file and the thread lock, and
+            # _lock_fd() first: after a fork it replaces the file and the writers lock, and
             # the lock released at the end must be the one taken here
             self.fd = self.store._lock_fd()
             self.lock = self.store._thread_lock
